@@ -1,0 +1,30 @@
+# The README's commands. Each target bootstraps first (Debian packages, .venv).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+OUT ?= out/demo
+
+.PHONY: bootstrap demo test lint check bench clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+## Run the kiosk through one whole transaction and write what it showed and printed to $(OUT)
+demo: bootstrap
+	$(PY) -m kiosk demo --out $(OUT)
+
+## Lint, type-check, import contracts, then the test suite
+test: bootstrap lint
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(VENV)/bin/ruff check kiosk drivers hw-emulator tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+## Benchmarks (never part of the tests' pass/fail); writes out/bench.json
+bench: bootstrap
+	$(PY) -m bench --out out/bench.json
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""One adapter per device, sans-IO protocol codecs, and shipped fakes."""

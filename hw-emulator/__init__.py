@@ -1,0 +1,1 @@
+"""Device emulators behind the real seams, and the issuance-center emulator."""

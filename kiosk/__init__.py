@@ -1,0 +1,1 @@
+"""Kiosk firmware for the convenience-store certificate service (コンビニ交付)."""
