@@ -1,0 +1,136 @@
+"""An in-process issuance center for unit tests of the core, the runtime and the UI.
+
+It follows :class:`kiosk.center.port.CenterPort` with fictional data and small
+helpers (``fail_next``) to make a call fail. Integration tests use the real HTTPS
+client against ``hw_emulator``'s center instead.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+
+from kiosk.center.port import CenterError, CenterSession, DeliveryResult, IssuedDocument
+from kiosk.core.menu import (
+    CertificateKind,
+    ErrorCode,
+    HouseholdMember,
+    IssueRequest,
+    KindOffer,
+    Menu,
+    Municipality,
+    OptionSpec,
+    Relation,
+)
+
+RESIDENCE_OPTIONS = (
+    OptionSpec("scope", ("self", "household", "members")),
+    OptionSpec("head_relation", ("no", "yes")),
+    OptionSpec("domicile", ("no", "yes")),
+    OptionSpec("my_number", ("no", "yes")),
+)
+
+#: A fictional menu: a city of residence and a town of domicile (codes 99xxxx are unused).
+FICTIONAL_MENU = Menu(
+    municipalities=(
+        Municipality("999911", "架空市", Relation.RESIDENCE, (
+            KindOffer(CertificateKind.RESIDENCE, 300, 10, RESIDENCE_OPTIONS),
+            KindOffer(CertificateKind.SEAL, 300, 10),
+            KindOffer(CertificateKind.TAX, 300, 5, (OptionSpec("tax_year", ("2026", "2025")),)),
+        )),
+        Municipality("999922", "仮想町", Relation.DOMICILE, (
+            KindOffer(CertificateKind.KOSEKI_FULL, 450, 5, hours="平日 9:00–17:00"),
+            KindOffer(CertificateKind.KOSEKI_INDIVIDUAL, 450, 5, hours="平日 9:00–17:00"),
+        )),
+    ),
+    household=(HouseholdMember("m1", "見本 太郎"), HouseholdMember("m2", "見本 花子")),
+)
+
+
+def tiny_pdf(pages: int, text: str = "TEST DOCUMENT") -> bytes:
+    """A valid, uncompressed A4 PDF of ``pages`` pages, each showing ``text`` (ASCII)."""
+    objects: list[bytes] = []
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
+    font_ref = 3 + 2 * pages
+    for i in range(pages):
+        stream = f"BT /F1 24 Tf 72 760 Td ({text} page {i + 1}/{pages}) Tj ET".encode()
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font_ref} 0 R >> >> >>".encode())
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+class FakeCenter:
+    """Answers like a healthy center; ``fail_next(call, code)`` makes one call fail."""
+
+    def __init__(self, menu: Menu = FICTIONAL_MENU, *, pages_per_copy: int = 2) -> None:
+        self.menu = menu
+        self.pages_per_copy = pages_per_copy
+        self.calls: list[str] = []
+        self.deliveries: list[tuple[str, DeliveryResult, int]] = []
+        self._failures: dict[str, ErrorCode] = {}
+        self._open: set[str] = set()
+        self._lock = threading.Lock()
+
+    # helpers for tests ------------------------------------------------------
+    def fail_next(self, call: str, code: ErrorCode) -> None:
+        """Make the next ``call`` (``open_session``, ``authenticate``, ``issue`` …) fail."""
+        with self._lock:
+            self._failures[call] = code
+
+    @property
+    def open_sessions(self) -> int:
+        return len(self._open)
+
+    def _enter(self, call: str) -> None:
+        with self._lock:
+            self.calls.append(call)
+            code = self._failures.pop(call, None)
+        if code is not None:
+            raise CenterError(code, f"fake center: {call} fails with {code}")
+
+    # CenterPort -------------------------------------------------------------
+    def open_session(self) -> CenterSession:
+        self._enter("open_session")
+        session = CenterSession(secrets.token_hex(16), secrets.token_bytes(32))
+        self._open.add(session.session_id)
+        return session
+
+    def authenticate(self, session: CenterSession, certificate: bytes, signature: bytes) -> Menu:
+        self._enter("authenticate")
+        if session.session_id not in self._open or not certificate or not signature:
+            raise CenterError(ErrorCode.INTERNAL, "fake center: bad authentication call")
+        return self.menu
+
+    def issue(self, session: CenterSession, request: IssueRequest) -> IssuedDocument:
+        self._enter("issue")
+        municipality = self.menu.municipality(request.municipality)
+        offer = municipality.offer(request.kind) if municipality else None
+        if offer is None:
+            raise CenterError(ErrorCode.KIND_NOT_OFFERED)
+        pages = self.pages_per_copy * request.copies
+        return IssuedDocument(request.request_id, pages, offer.fee * request.copies,
+                              tiny_pdf(pages, f"FICTIONAL {request.kind.value}"))
+
+    def report_delivery(self, session: CenterSession, request_id: str,
+                        result: DeliveryResult, pages_printed: int) -> None:
+        self._enter("report_delivery")
+        self.deliveries.append((request_id, result, pages_printed))
+
+    def close(self, session: CenterSession) -> None:
+        self.calls.append("close")
+        self._open.discard(session.session_id)

@@ -1,0 +1,75 @@
+"""What the kiosk needs from the certificate issuance center (証明書交付センター).
+
+The real kiosk↔center interface is not public; this project defines its own
+(``docs/center-protocol.md``). This port is what the runtime calls, whatever is
+behind it: the HTTPS client with mutual TLS, or :class:`kiosk.center.fake.FakeCenter`
+for unit tests of the core and the UI.
+
+Every call blocks and is run on a worker by the runtime. Failures raise
+:class:`CenterError` with an :class:`~kiosk.core.menu.ErrorCode` the session core
+turns into the right screen; messages carry no personal data.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from kiosk.core.menu import ErrorCode, IssueRequest, Menu
+
+
+class CenterError(Exception):
+    """The center refused or could not be reached. ``code`` selects the screen."""
+
+    def __init__(self, code: ErrorCode, message: str = "") -> None:
+        super().__init__(message or code.value)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CenterSession:
+    session_id: str
+    challenge: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """A document the kiosk has verified end to end and may print after payment.
+
+    ``pdf`` holds every page of every copy in print order, fronts and the
+    anti-forgery backs (duplex). It is personal data: memory only, wiped at idle.
+    """
+
+    request_id: str
+    page_count: int  # sheets' faces, as announced by the center and checked
+    fee: int  # total yen, as announced by the center
+    pdf: bytes = field(repr=False)
+
+
+class DeliveryResult(enum.StrEnum):
+    PRINTED = "printed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@runtime_checkable
+class CenterPort(Protocol):
+    def open_session(self) -> CenterSession:
+        """Start a center session; returns the challenge the card must sign."""
+        ...
+
+    def authenticate(self, session: CenterSession, certificate: bytes, signature: bytes) -> Menu:
+        """Send the card's auth certificate and signature; get this resident's menu."""
+        ...
+
+    def issue(self, session: CenterSession, request: IssueRequest) -> IssuedDocument:
+        """Ask for the document; returns it only once it verified and is bound to us."""
+        ...
+
+    def report_delivery(self, session: CenterSession, request_id: str,
+                        result: DeliveryResult, pages_printed: int) -> None: ...
+
+    def close(self, session: CenterSession) -> None:
+        """End the session. Safe to call twice and after failures."""
+        ...
