@@ -1,0 +1,433 @@
+"""Flow tests of the pure session core (no runtime, no devices)."""
+
+from __future__ import annotations
+
+from kiosk.core import State
+from kiosk.core import commands as cmd
+from kiosk.core import events as ev
+from kiosk.core.commands import Outcome, PayoutReason
+from kiosk.core.events import PrintKind, TimerId
+from kiosk.core.menu import CertificateKind, ErrorCode
+from tests.core.helpers import (
+    LEVELS,
+    PIN_OK,
+    commands_of,
+    feed,
+    new_session,
+    reach,
+    reach_special,
+    request_id,
+    timer,
+)
+
+
+def outcome_of(out: list[cmd.Command]) -> cmd.RecordOutcome:
+    (record,) = commands_of(out, cmd.RecordOutcome)
+    return record
+
+
+def test_happy_path_ends_in_idle_through_wipe_with_change_paid():
+    """Given a resident who pays 1,000 yen for two 300-yen copies,
+    when the whole flow runs, then 400 yen change is paid, the receipt printed,
+    the outcome recorded as completed and balanced, and the kiosk wiped."""
+    s = reach(State.PRINT)
+    assert s.view().change == 400
+    s = reach(State.WIPE)
+    s.handle(ev.WipeDone(clean=True))
+    assert s.state is State.IDLE
+    assert s.language == "ja"
+    assert s.view().fee == 0  # nothing of the resident survives
+
+
+def test_happy_path_commands_in_order():
+    s = reach(State.DOWNLOAD)
+    req = s._t.request
+    assert req is not None and req.copies == 2 and req.kind is CertificateKind.RESIDENCE
+    assert dict(req.options)["head_relation"] == "yes"
+    out = feed(s, [ev.DocumentReady(request_id(s), pages=4, fee=600)])
+    assert s.state is State.PAY
+    (accept,) = commands_of(out, cmd.AcceptCoins)
+    assert accept.values == frozenset({10, 50, 100, 500})
+    out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(500)])
+    assert commands_of(out, cmd.PayOut) == [cmd.PayOut(400, PayoutReason.CHANGE)]
+    assert commands_of(out, cmd.SubmitPrint) == [cmd.SubmitPrint(PrintKind.DOCUMENT,
+                                                                  request_id(s))]
+    out = feed(s, [ev.PayoutFinished(400, 0), ev.TrayChanged(True),
+                   ev.PrintFinished(PrintKind.DOCUMENT, ok=True, pages_done=4)])
+    (receipt,) = commands_of(out, cmd.PrintReceipt)
+    assert (receipt.fee, receipt.paid, receipt.change, receipt.refund) == (600, 1000, 400, 0)
+    assert commands_of(out, cmd.ReportDelivery)[0].result == "printed"
+    out = feed(s, [ev.PrintFinished(PrintKind.RECEIPT, ok=True, pages_done=1),
+                   ev.TrayChanged(False)])
+    assert s.state is State.WIPE
+    record = outcome_of(out)
+    assert record.outcome is Outcome.COMPLETED
+    assert (record.credited, record.kept, record.paid_out, record.owed) == (1000, 600, 400, 0)
+    assert commands_of(out, cmd.Wipe)
+
+
+def test_cancel_during_payment_refunds_everything_inserted():
+    """Given 350 yen inserted of a 600-yen fee, when the resident cancels,
+    then 350 yen is paid back, nothing is kept, the document discarded, and
+    the kiosk wipes once the card and coins are dealt with."""
+    s = reach(State.PAY)
+    rid = request_id(s)
+    out = feed(s, [ev.CoinInserted(100), ev.CoinInserted(100), ev.CoinInserted(100),
+                   ev.CoinInserted(50), ev.Cancel()])
+    assert s.state is State.REFUND
+    assert commands_of(out, cmd.PayOut) == [cmd.PayOut(350, PayoutReason.REFUND)]
+    assert cmd.DiscardDocument(rid) in out
+    assert s.view().refund == 350
+    out = s.handle(ev.PayoutFinished(350, 0))
+    assert s.state is State.WIPE
+    record = outcome_of(out)
+    assert record.outcome is Outcome.CANCELLED
+    assert (record.credited, record.kept, record.paid_out, record.owed) == (350, 0, 350, 0)
+
+
+def test_refund_that_hopper_cannot_pay_becomes_owed_and_is_shown():
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.Cancel()])
+    out = s.handle(ev.PayoutFinished(300, 200))
+    assert s.state is State.ERROR
+    assert s.view().error is ErrorCode.PAYMENT_FAULT
+    assert s.view().owed == 200
+    out = s.handle(ev.Acknowledge())
+    record = outcome_of(out)
+    assert (record.credited, record.paid_out, record.owed) == (500, 300, 200)
+
+
+def test_print_failure_refunds_the_copies_not_printed():
+    """Given two copies of two pages paid with 600 yen exactly, when the printer
+    jams after three pages, then one copy is delivered, 300 yen refunded, the
+    center told, and the partial pages must be taken before wipe."""
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100)])
+    assert s.state is State.PRINT
+    out = feed(s, [ev.TrayChanged(True),
+                   ev.PrintFinished(PrintKind.DOCUMENT, ok=False, pages_done=3,
+                                    reason="media-jam")])
+    assert commands_of(out, cmd.ReportDelivery)[0].result == "failed"
+    assert commands_of(out, cmd.PayOut) == [cmd.PayOut(300, PayoutReason.REFUND)]
+    assert s.state is State.REFUND
+    feed(s, [ev.PayoutFinished(300, 0)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.PRINTER_FAULT
+    feed(s, [ev.Acknowledge()])
+    assert s.state is State.TAKE_PRINTOUT
+    out = feed(s, [ev.TrayChanged(False)])
+    assert s.state is State.WIPE
+    record = outcome_of(out)
+    assert (record.outcome, record.kept, record.paid_out) == (Outcome.FAILED, 300, 300)
+    feed(s, [ev.WipeDone(clean=True)])
+    assert s.state is State.OUT_OF_SERVICE  # the printer fault keeps customers away
+
+
+def test_wrong_pin_then_right():
+    s = reach(State.PIN)
+    feed(s, [*PIN_OK, ev.PinRejected(2)])
+    assert s.state is State.PIN and s.view().tries_left == 2 and s.view().pin_length == 0
+    out = feed(s, [*PIN_OK, ev.PinRejected(1)])
+    assert s.view().notice == "wrong_pin_one_left"
+    assert cmd.Say("wrong_pin_one_left") in out
+    out = feed(s, PIN_OK)
+    (verify,) = commands_of(out, cmd.VerifyPin)
+    assert verify.pin == "1234" and "1234" not in repr(verify)
+    feed(s, [ev.PinVerified()])
+    assert s.state is State.SIGN
+
+
+def test_pin_locked_sends_resident_to_the_office_and_takes_the_card_back():
+    s = reach(State.PIN)
+    feed(s, [*PIN_OK, ev.PinRejected(0)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.PIN_LOCKED
+    feed(s, [ev.Acknowledge()])
+    assert s.state is State.CARD_LEFT
+    out = feed(s, [ev.CardRemoved()])
+    assert s.state is State.WIPE
+    assert not commands_of(out, cmd.RecordOutcome)  # no money moved, nothing to journal
+
+
+def test_card_with_one_try_left_warns_before_entry():
+    s = reach(State.READ_CARD)
+    out = feed(s, [ev.CardRead(tries_left=1)])
+    assert s.state is State.PIN
+    assert s.view().notice == "one_try_left" and cmd.Say("one_try_left") in out
+
+
+def test_locked_or_expired_card_never_reaches_the_pin_screen():
+    for event, code in ((ev.CardRead(tries_left=0), ErrorCode.PIN_LOCKED),
+                        (ev.CardRead(3, certificate_expired=True), ErrorCode.CERT_EXPIRED)):
+        s = reach(State.READ_CARD)
+        feed(s, [event])
+        assert s.state is State.ERROR and s.view().error is code
+
+
+def test_card_lifted_while_reading_asks_to_hold_it_again():
+    s = reach(State.READ_CARD)
+    out = feed(s, [ev.CardRemoved()])
+    assert s.state is State.PLACE_CARD and s.view().notice == "card_removed_early"
+    assert cmd.ReleaseCard() in out
+    out = feed(s, [ev.CardInserted()])
+    assert s.state is State.READ_CARD and cmd.ReadCard() in out
+    assert not commands_of(out, cmd.OpenCenterSession)  # the center session is already open
+
+
+def test_pin_is_forgotten_when_the_card_is_lifted():
+    s = reach(State.PIN)
+    feed(s, [ev.PinDigit(1), ev.PinDigit(2), ev.CardRemoved()])
+    assert s.view().pin_length == 0 and not s._t.pin
+
+
+def test_pin_keypad_limits_and_edits():
+    s = reach(State.PIN)
+    feed(s, [ev.PinDigit(d) for d in (1, 2, 3, 4, 5)])
+    assert s.view().pin_length == 4
+    feed(s, [ev.PinBackspace()])
+    assert s.view().pin_length == 3
+    assert not commands_of(feed(s, [ev.PinSubmit()]), cmd.VerifyPin)  # 3 digits: not sent
+    feed(s, [ev.PinClear()])
+    assert s.view().pin_length == 0
+
+
+def test_sign_waits_for_the_center_session():
+    s = reach(State.PIN)
+    out = feed(s, [*PIN_OK, ev.PinVerified()])
+    assert s.state is State.SIGN and not commands_of(out, cmd.AuthenticateResident)
+    out = feed(s, [ev.CenterSessionOpened()])
+    assert commands_of(out, cmd.AuthenticateResident)
+
+
+def test_center_unreachable_while_typing_the_pin():
+    s = reach(State.PIN)
+    feed(s, [ev.CenterFailed(ErrorCode.CENTER_UNREACHABLE)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.CENTER_UNREACHABLE
+
+
+def test_restricted_resident_gets_an_error_not_a_menu():
+    s = reach(State.SIGN)
+    feed(s, [ev.CenterSessionOpened(), ev.AuthenticationFailed(ErrorCode.RESTRICTED)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.RESTRICTED
+
+
+def test_unavailable_kind_stays_with_a_notice():
+    s = reach(State.CHOOSE_MUNICIPALITY)
+    feed(s, [ev.MunicipalityChosen("999922")])
+    feed(s, [ev.KindChosen(CertificateKind.SEAL)])
+    assert s.state is State.CHOOSE_KIND and s.view().notice == "kind_not_offered"
+
+
+def test_options_are_validated_against_the_menu():
+    s = reach(State.CHOOSE_OPTIONS)
+    feed(s, [ev.OptionsChosen((("head_relation", "maybe"),))])
+    assert s.state is State.CHOOSE_OPTIONS and s.view().notice == "invalid_option"
+    feed(s, [ev.OptionsChosen((("scope", "members"),))])
+    assert s.view().notice == "choose_members"
+    feed(s, [ev.OptionsChosen((("scope", "members"),), members=("m2", "nobody"))])
+    assert s.state is State.CHOOSE_COPIES and s.view().members == ("m2",)
+
+
+def test_copies_are_limited_by_the_menu():
+    s = reach(State.CHOOSE_COPIES)
+    feed(s, [ev.CopiesChosen(11)])
+    assert s.state is State.CHOOSE_COPIES and s.view().notice == "invalid_copies"
+    feed(s, [ev.CopiesChosen(0)])
+    assert s.state is State.CHOOSE_COPIES
+
+
+def test_back_walks_the_choices_backwards():
+    s = reach(State.CONFIRM)
+    for expected in (State.CHOOSE_COPIES, State.CHOOSE_OPTIONS, State.CHOOSE_KIND,
+                     State.CHOOSE_MUNICIPALITY):
+        feed(s, [ev.Back()])
+        assert s.state is expected
+
+
+def test_foreign_or_mispriced_document_is_refused_and_never_paid_for():
+    for event in (lambda rid: ev.DocumentReady("someone-else", 4, 600),
+                  lambda rid: ev.DocumentReady(rid, 4, 9999),
+                  lambda rid: ev.DocumentReady(rid, 3, 600)):
+        s = reach(State.DOWNLOAD)
+        out = feed(s, [event(request_id(s))])
+        assert s.state is State.ERROR and s.view().error is ErrorCode.DOCUMENT_REFUSED
+        assert commands_of(out, cmd.DiscardDocument)
+        assert not commands_of(out, cmd.AcceptCoins) or all(
+            not c.values for c in commands_of(out, cmd.AcceptCoins))
+
+
+def test_late_document_after_cancel_is_discarded():
+    s = reach(State.DOWNLOAD)
+    rid = request_id(s)
+    feed(s, [ev.Cancel()])
+    assert s.state is State.WIPE
+    out = feed(s, [ev.DocumentReady(rid, 4, 600)])
+    assert out == [cmd.DiscardDocument(rid)]
+    assert s.state is State.WIPE
+
+
+def test_coin_the_kiosk_could_not_refund_is_refused():
+    """With only 100-yen coins in the hoppers, a 50-yen or 10-yen coin could not
+    be paid back on a cancel, and a 500-yen coin only while there are five 100s."""
+    s = new_session()
+    feed(s, [ev.HopperLevelsChanged(((100, 4), (10, 0)))])
+    s = reach(State.PAY, s)
+    accept = commands_of(s.handle(ev.HopperLevelsChanged(((100, 4), (10, 0)))),
+                         cmd.AcceptCoins)[-1]
+    assert accept.values == frozenset({100})
+    out = s.handle(ev.HopperLevelsChanged(((100, 9), (10, 0))))
+    assert commands_of(out, cmd.AcceptCoins)[-1].values == frozenset({100, 500})
+
+
+def test_overpayment_pays_change_and_late_coin_is_refunded():
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(500)])
+    assert s.state is State.PRINT
+    out = feed(s, [ev.CoinInserted(10)])  # slipped in as the slot closed
+    assert s.view().credited == 1010
+    feed(s, [ev.PayoutFinished(400, 0), ev.TrayChanged(True),
+             ev.PrintFinished(PrintKind.DOCUMENT, True, 4),
+             ev.PrintFinished(PrintKind.RECEIPT, True, 1)])
+    out = feed(s, [ev.TrayChanged(False)])
+    assert s.state is State.REFUND and cmd.PayOut(10, PayoutReason.CHANGE) in out
+    out = feed(s, [ev.PayoutFinished(10, 0)])
+    record = outcome_of(out)
+    assert (record.credited, record.kept, record.paid_out) == (1010, 600, 410)
+
+
+def test_coin_when_no_transaction_goes_straight_back():
+    s = new_session()
+    out = s.handle(ev.CoinInserted(100))
+    assert out == [cmd.PayOut(100, PayoutReason.STRAY)]
+
+
+def test_timeout_asks_for_more_time_then_cancels():
+    s = reach(State.CHOOSE_KIND)
+    out = s.handle(timer(s))
+    assert s.view().more_time and cmd.Say("more_time") in out
+    s.handle(ev.MoreTimeRequested())
+    assert not s.view().more_time and s.state is State.CHOOSE_KIND
+    s.handle(timer(s))
+    out = s.handle(timer(s, TimerId.MORE_TIME))
+    assert s.state is State.WIPE
+
+
+def test_stale_timer_is_ignored():
+    s = reach(State.TERMS)
+    stale = ev.TimerExpired(TimerId.SCREEN, 1)
+    assert s.handle(stale) == [] and s.state is State.TERMS
+
+
+def test_timeout_during_payment_refunds():
+    s = reach(State.PAY)
+    s.handle(ev.CoinInserted(100))
+    s.handle(timer(s))
+    out = s.handle(timer(s, TimerId.MORE_TIME))
+    assert s.state is State.REFUND and cmd.PayOut(100, PayoutReason.REFUND) in out
+
+
+def test_card_left_alarm_escalates_then_gives_up_and_blocks_start():
+    s = reach(State.REMOVE_CARD)
+    out = s.handle(timer(s, TimerId.ALARM))
+    assert cmd.RaiseAlarm(cmd.AlarmKind.CARD_LEFT, 2) in out
+    out = s.handle(timer(s, TimerId.ALARM))
+    assert cmd.RaiseAlarm(cmd.AlarmKind.CARD_LEFT, 3) in out  # staff alert
+    s.handle(timer(s))
+    assert s.state is State.WIPE
+    s.handle(ev.WipeDone(clean=True))
+    s.handle(ev.StartPressed())
+    assert s.state is State.IDLE and s.view().notice == "card_left_behind"
+    s.handle(ev.CardRemoved())
+    s.handle(ev.StartPressed())
+    assert s.state is State.LANGUAGE
+
+
+def test_printout_left_blocks_the_next_customer():
+    s = reach(State.TAKE_PRINTOUT)
+    out = s.handle(ev.StopVoice())
+    assert out == [cmd.Silence()]
+    s.handle(timer(s))  # nobody takes it
+    assert s.state is State.WIPE
+    s.handle(ev.WipeDone(clean=True))
+    s.handle(ev.StartPressed())
+    assert s.state is State.IDLE and s.view().notice == "printout_in_tray"
+    s.handle(ev.TrayChanged(False))
+    s.handle(ev.StartPressed())
+    assert s.state is State.LANGUAGE
+
+
+def test_outside_service_hours_start_is_refused():
+    s = new_session()
+    s.handle(ev.ServiceHoursChanged(open=False, reopens="06:30"))
+    s.handle(ev.StartPressed())
+    assert s.state is State.IDLE and s.view().notice == "closed" and s.view().reopens == "06:30"
+
+
+def test_device_fault_mid_transaction_before_payment_ends_without_charge():
+    s = reach(State.CONFIRM)
+    s.handle(ev.DeviceFailed("printer", "media-empty"))
+    assert s.state is State.ERROR and s.view().error is ErrorCode.PRINTER_FAULT
+    s.handle(ev.Acknowledge())
+    s.handle(ev.WipeDone(clean=True))
+    assert s.state is State.OUT_OF_SERVICE
+    s.handle(ev.DeviceRecovered("printer"))
+    assert s.state is State.IDLE
+
+
+def test_reader_unplugged_puts_the_idle_kiosk_out_of_service():
+    s = new_session()
+    s.handle(ev.DeviceFailed("card_reader", "CARD-NO-READER"))
+    assert s.state is State.OUT_OF_SERVICE
+    out = s.handle(timer(s))
+    assert cmd.CheckDevices() in out
+
+
+def test_staff_out_of_service_never_interrupts_a_transaction():
+    s = reach(State.CHOOSE_KIND)
+    s.handle(ev.OutOfServiceRequested(True))
+    assert s.state is State.CHOOSE_KIND
+    feed(s, [ev.Cancel(), ev.WipeDone(True)])
+    assert s.state is State.OUT_OF_SERVICE
+    s.handle(ev.OutOfServiceRequested(False))
+    assert s.state is State.IDLE
+
+
+def test_failed_wipe_check_takes_the_kiosk_out_of_service():
+    s = reach(State.LANGUAGE)
+    feed(s, [ev.Cancel(), ev.WipeDone(clean=False)])
+    assert s.state is State.OUT_OF_SERVICE
+    s.handle(ev.DeviceRecovered("printer"))
+    assert s.state is State.OUT_OF_SERVICE  # only staff can clear a wipe failure
+
+
+def test_language_resets_to_japanese_at_idle():
+    s = reach(State.TERMS)
+    assert s.language == "en"
+    feed(s, [ev.Cancel(), ev.WipeDone(True)])
+    assert s.language == "ja" and s.view().language == "ja"
+
+
+def test_unknown_language_is_ignored():
+    s = reach(State.LANGUAGE)
+    s.handle(ev.LanguageChosen("xx"))
+    assert s.state is State.LANGUAGE
+
+
+def test_view_and_commands_hide_personal_data():
+    s = reach(State.CHOOSE_OPTIONS)
+    text = repr(s.view()) + repr(s._t.menu)
+    assert "見本" not in text
+    assert "1234" not in repr(feed(reach(State.PIN), PIN_OK))
+
+
+def test_special_states_are_reachable():
+    for state in (State.REFUND, State.ERROR, State.CARD_LEFT):
+        assert reach_special(state).state is state
+
+
+def test_single_municipality_skips_the_choice():
+    from kiosk.center.fake import FICTIONAL_MENU
+    from kiosk.core.menu import Menu
+    only = Menu(FICTIONAL_MENU.municipalities[:1])
+    s = reach(State.SIGN)
+    feed(s, [ev.CenterSessionOpened(), ev.ResidentAuthenticated(only), ev.CardRemoved()])
+    assert s.state is State.CHOOSE_KIND
+    assert LEVELS  # imported for reach()
