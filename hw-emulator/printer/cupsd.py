@@ -319,7 +319,26 @@ FileDevice No
 """
 
 
+def shipped_cupsd_conf() -> Path | None:
+    """The kiosk's own cupsd.conf when running from a checkout (editable install)."""
+    path = Path(__file__).resolve().parents[2] / "systemd" / "cups" / "cupsd.conf"
+    return path if path.is_file() else None
+
+
 def _cupsd_conf(p: CupsPaths) -> str:
+    """The kiosk's cupsd.conf with only ``Listen`` moved to the private socket.
+
+    Outside a checkout (no ``systemd/cups``), the same retention directives are
+    generated from :data:`RETENTION`.
+    """
+    shipped = shipped_cupsd_conf()
+    if shipped is not None:
+        lines = []
+        for line in shipped.read_text().splitlines():
+            if line.strip().startswith("Listen "):
+                line = f"Listen {p.socket}"  # noqa: PLW2901 — rewriting the one line
+            lines.append(line)
+        return "\n".join(lines) + "\n"
     lines = [
         "# Private cupsd of the kiosk printer emulator (generated).",
         f"Listen {p.socket}",
