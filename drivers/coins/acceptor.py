@@ -174,9 +174,13 @@ class CctalkCoinAcceptor:
         tracker = CreditTracker(resume=self.resume_counter)
         first = BufferedCredit.parse(self._cmd(Header.READ_BUFFERED_CREDIT))
         backlog = tracker.update(first)
+        self._last_counter = tracker.last
+        # Catch-up credits (resume_counter) reach the sink before start() returns,
+        # on the caller's thread, so reconciliation can journal them first.
+        self._dispatch(sink, backlog, recovered=True)
         self._apply_inhibits()
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(sink, tracker, backlog),
+        self._thread = threading.Thread(target=self._run, args=(sink, tracker),
                                         name=f"cctalk-acceptor-{self.address}")
         self._thread.start()
 
@@ -193,13 +197,11 @@ class CctalkCoinAcceptor:
 
     # ------------------------------------------------------------------ poll loop
 
-    def _run(self, sink: EventSink, tracker: CreditTracker, backlog: list[CreditEvent]) -> None:
+    def _run(self, sink: EventSink, tracker: CreditTracker) -> None:
         failures = 0
         down_code = ""
         jammed = False
         try:
-            self._last_counter = tracker.last
-            self._dispatch(sink, backlog, recovered=True)
             while not self._stop.wait(self.poll_interval):
                 try:
                     reading = BufferedCredit.parse(self._cmd(Header.READ_BUFFERED_CREDIT))

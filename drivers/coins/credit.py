@@ -127,6 +127,11 @@ class CreditTracker:
             self.last = new
             if self.resume is None or new in (0, self.resume):
                 return []
+            delta = counter_delta(self.resume, new)
+            if delta > BUFFER_EVENTS:
+                # Too far apart to trust (a reset in between makes counters
+                # incomparable): report, credit nothing.
+                return [EventsLost(delta)]
             return self._events(self.resume, reading)
         last = self.last
         if new == last:

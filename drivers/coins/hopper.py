@@ -203,11 +203,16 @@ class CctalkHopper:
                                   code=getattr(exc, "code", "HOPPER-ERROR")) from exc
             if on_intent is not None:
                 on_intent(mark)
-            if not self._send(count, mark):
-                return DispenseResult(0, count, self._fault_code() or "HOPPER-REFUSED")
-            if on_sent is not None:
-                on_sent()
-            paid = self.paid_since(mark, timeout=1.0 + count * self.coin_time)
+            try:
+                if not self._send(count, mark):
+                    return DispenseResult(0, count, self._fault_code() or "HOPPER-REFUSED")
+                if on_sent is not None:
+                    on_sent()
+                paid = self.paid_since(mark, timeout=1.0 + count * self.coin_time)
+            except PayoutUnknown:
+                raise
+            except CoinError as exc:  # from here on, any failure leaves the amount unknown
+                raise PayoutUnknown(f"hopper {self.address}: {exc}", mark) from exc
             self._level = max(0, self._level - paid)
             unpaid = max(0, count - paid)
             fault = (self._fault_code() or "HOPPER-SHORT") if unpaid else ""

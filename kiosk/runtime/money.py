@@ -1,0 +1,642 @@
+"""The runtime side of payment: the money journal, the change-giver, reconciliation.
+
+Theory of operation. The session core decides *what* happens to money (accept
+these coins, pay out N yen, refund); this module makes it durable and exact:
+
+* :class:`Journal` — SQLite in WAL mode with ``synchronous=FULL``: every call
+  that records money commits (and fsyncs) before it returns, so the caller may
+  acknowledge on screen only after the call. It holds transaction ids, amounts,
+  states, service codes and timestamps — never personal data.
+* Every hopper payout is written twice: an *intent* with the hopper's counters
+  (:class:`drivers.coins.PayoutMark`) before the dispense command leaves the
+  kiosk, and a *result* after. An intent without a result is a payout that a
+  crash interrupted; :func:`reconcile` asks the hopper how many coins left it
+  since the mark and never pays again.
+* :class:`ChangeGiver` splits an amount greedily over the hoppers' coin values
+  and believed levels (exact for 10/50/100/500 yen, where every value divides
+  the next), moves to the other hoppers when one runs short, and reports what
+  was paid and what is still owed. :meth:`ChangeGiver.acceptable_coins` lets the
+  core refuse a coin the kiosk could not give back.
+* :class:`Cashier` is the small facade the command executor calls
+  (open / credit / give change / paid / finish / cancel).
+
+Money in a transaction always balances::
+
+    inserted = kept + paid_out + owed - overpaid        (once the outcome is final)
+
+``owed`` is written as an incident for staff whenever a final outcome leaves
+money with the kiosk that belongs to the customer. See ``docs/payment.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from drivers.coins.hopper import PayoutMark, PayoutUnknown
+from drivers.errors import CoinError
+from drivers.ports import CoinCredited, DispenseResult
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS txn (
+    txn_id    TEXT PRIMARY KEY,
+    fee       INTEGER NOT NULL CHECK (fee >= 0),
+    state     TEXT NOT NULL,  -- open | paid | delivered | partial | cancelled | interrupted
+    kept      INTEGER,                  -- yen the kiosk keeps, set with a final outcome
+    opened_at REAL NOT NULL,
+    closed_at REAL
+);
+CREATE TABLE IF NOT EXISTS credit (
+    id      INTEGER PRIMARY KEY,
+    txn_id  TEXT NOT NULL REFERENCES txn(txn_id),
+    value   INTEGER NOT NULL CHECK (value > 0),
+    counter INTEGER,                    -- acceptor event counter (crash catch-up)
+    at      REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payout (
+    id             INTEGER PRIMARY KEY,
+    txn_id         TEXT NOT NULL REFERENCES txn(txn_id),
+    purpose        TEXT NOT NULL,       -- change | refund
+    hopper         INTEGER NOT NULL,    -- ccTalk address
+    coin_value     INTEGER NOT NULL,
+    count          INTEGER NOT NULL,
+    mark_counter   INTEGER,             -- hopper event counter before the dispense
+    mark_dispensed INTEGER,             -- hopper lifetime dispense count before it
+    intent_at      REAL NOT NULL,
+    paid           INTEGER,             -- NULL until the result is known
+    unpaid         INTEGER,
+    fault          TEXT,
+    resolution     TEXT,                -- reply | requeried | reconciled
+    result_at      REAL
+);
+CREATE TABLE IF NOT EXISTS incident (
+    id         INTEGER PRIMARY KEY,
+    txn_id     TEXT,
+    code       TEXT NOT NULL,
+    amount     INTEGER NOT NULL,
+    at         REAL NOT NULL,
+    cleared_at REAL
+);
+CREATE INDEX IF NOT EXISTS credit_txn ON credit(txn_id);
+CREATE INDEX IF NOT EXISTS payout_txn ON payout(txn_id);
+"""
+
+
+class TxnState(enum.StrEnum):
+    OPEN = "open"
+    PAID = "paid"  # fee covered, change settled, printing may start (not final)
+    DELIVERED = "delivered"  # final: every copy printed, the kiosk keeps the fee
+    PARTIAL = "partial"  # final: some copies printed, the kiosk keeps their fee
+    CANCELLED = "cancelled"  # final: nothing delivered, everything goes back
+    INTERRUPTED = "interrupted"  # final, by reconciliation after a crash
+
+
+FINAL = frozenset({TxnState.DELIVERED, TxnState.PARTIAL, TxnState.CANCELLED,
+                   TxnState.INTERRUPTED})
+
+
+class Purpose(enum.StrEnum):
+    CHANGE = "change"
+    REFUND = "refund"
+
+
+class IncidentCode(enum.StrEnum):
+    REFUND_OWED = "REFUND-OWED"  # nothing (or not everything) delivered; money owed back
+    CHANGE_OWED = "CHANGE-OWED"  # delivered, but change could not be paid in full
+    OVERPAID = "OVERPAID"  # a hopper paid more than asked
+    PAYOUT_UNRESOLVED = "PAYOUT-UNRESOLVED"  # amount = the most it could have paid
+    COINS_LOST = "COINS-LOST"  # acceptor lost events; amount unknown (0)
+
+
+OWED_CODES = (IncidentCode.REFUND_OWED, IncidentCode.CHANGE_OWED)
+
+
+class JournalError(RuntimeError):
+    """Misuse of the journal (unknown transaction, outcome twice …)."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: int
+    txn_id: str | None
+    code: str
+    amount: int
+    at: float
+    cleared_at: float | None
+
+
+@dataclass(frozen=True)
+class TxnMoney:
+    txn_id: str
+    fee: int
+    state: TxnState
+    inserted: int
+    paid_out: int
+    kept: int | None
+
+    @property
+    def balance(self) -> int:
+        """Yen of this customer's still held by the kiosk."""
+        return self.inserted - self.paid_out - (self.kept or 0)
+
+
+@dataclass(frozen=True)
+class PendingPayout:
+    id: int
+    txn_id: str
+    purpose: str
+    hopper: int
+    coin_value: int
+    count: int
+    mark: PayoutMark | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over the whole journal, in yen."""
+
+    inserted: int
+    paid_out: int
+    kept: int
+    owed: int  # owed to customers by final outcomes (open or settled by staff)
+    overpaid: int
+    open_balance: int  # held for transactions without a final outcome
+    unresolved_payouts: int  # payouts whose result is unknown (count, not yen)
+
+    @property
+    def unaccounted(self) -> int:
+        """Must be 0: every inserted yen is kept, paid out, owed or still in play."""
+        return (self.inserted - self.kept - self.paid_out - self.owed + self.overpaid
+                - self.open_balance)
+
+
+class Journal:
+    """The crash-safe money journal. Every method that records commits before returning.
+
+    Thread-safe (one connection behind a lock); writes are tiny, so the lock is
+    never held for long.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, clock: Callable[[], float] = time.time) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: str | Path, *, clock: Callable[[], float] = time.time) -> Journal:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise JournalError(f"journal at {path} cannot use WAL (got {mode})")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        return cls(conn, clock)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _write(self, sql: str, args: tuple[object, ...]) -> int:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self._conn.execute(sql, args)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            return int(cur.lastrowid or 0)
+
+    def _one(self, sql: str, args: tuple[object, ...] = ()) -> tuple[Any, ...] | None:
+        with self._lock:
+            row = self._conn.execute(sql, args).fetchone()
+        return tuple(row) if row is not None else None
+
+    def _all(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(sql, args).fetchall()]
+
+    # ------------------------------------------------------------------ records
+
+    def begin(self, txn_id: str, fee: int) -> None:
+        """A customer confirmed a fee; coins may be taken for ``txn_id`` from now on."""
+        self._write("INSERT INTO txn (txn_id, fee, state, opened_at) VALUES (?, ?, ?, ?)",
+                    (txn_id, int(fee), TxnState.OPEN.value, self._clock()))
+
+    def credit(self, txn_id: str, value: int, *, counter: int | None = None) -> None:
+        """A coin of ``value`` yen reached the cash box (journal before showing it)."""
+        self._require(txn_id, final_ok=False)
+        self._write("INSERT INTO credit (txn_id, value, counter, at) VALUES (?, ?, ?, ?)",
+                    (txn_id, int(value), counter, self._clock()))
+
+    def payout_intent(self, txn_id: str, purpose: Purpose | str, *, hopper: int,
+                      coin_value: int, count: int, mark: PayoutMark | None) -> int:
+        """About to ask ``hopper`` for ``count`` coins; returns the payout id."""
+        self._require(txn_id, final_ok=False)
+        return self._write(
+            "INSERT INTO payout (txn_id, purpose, hopper, coin_value, count, mark_counter,"
+            " mark_dispensed, intent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (txn_id, str(purpose), hopper, coin_value, count,
+             mark.event_counter if mark else None, mark.dispensed if mark else None,
+             self._clock()))
+
+    def payout_result(self, payout_id: int, paid: int, unpaid: int, fault: str = "", *,
+                      resolution: str = "reply") -> None:
+        """What the hopper actually paid for ``payout_id`` (coins, not yen)."""
+        row = self._one("SELECT paid, count FROM payout WHERE id = ?", (payout_id,))
+        if row is None:
+            raise JournalError(f"no payout {payout_id}")
+        if row[0] is not None:
+            raise JournalError(f"payout {payout_id} already has a result")
+        self._write("UPDATE payout SET paid = ?, unpaid = ?, fault = ?, resolution = ?,"
+                    " result_at = ? WHERE id = ?",
+                    (paid, unpaid, fault, resolution, self._clock(), payout_id))
+
+    def mark_paid(self, txn_id: str) -> None:
+        """The fee is covered and change settled: printing may begin."""
+        self._require(txn_id, final_ok=False)
+        self._write("UPDATE txn SET state = ? WHERE txn_id = ?", (TxnState.PAID.value, txn_id))
+
+    def outcome(self, txn_id: str, state: TxnState, *, kept: int | None = None) -> TxnMoney:
+        """Close ``txn_id``. ``kept`` defaults to the fee (DELIVERED) or 0 (others);
+        PARTIAL needs it. Writes an owed/overpaid incident if the money does not
+        balance, in the same commit."""
+        if state not in FINAL:
+            raise JournalError(f"{state} is not a final outcome")
+        money = self.money(txn_id)
+        if money.state in FINAL:
+            raise JournalError(f"{txn_id} already closed as {money.state}")
+        if kept is None:
+            if state == TxnState.PARTIAL:
+                raise JournalError("a partial outcome needs the kept amount")
+            kept = money.fee if state == TxnState.DELIVERED else 0
+        owed = money.inserted - money.paid_out - kept
+        now = self._clock()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "UPDATE txn SET state = ?, kept = ?, closed_at = ? WHERE txn_id = ?",
+                    (state.value, kept, now, txn_id))
+                if owed > 0:
+                    code = (IncidentCode.CHANGE_OWED if state == TxnState.DELIVERED
+                            else IncidentCode.REFUND_OWED)
+                    self._conn.execute(
+                        "INSERT INTO incident (txn_id, code, amount, at) VALUES (?, ?, ?, ?)",
+                        (txn_id, code.value, owed, now))
+                elif owed < 0:
+                    self._conn.execute(
+                        "INSERT INTO incident (txn_id, code, amount, at) VALUES (?, ?, ?, ?)",
+                        (txn_id, IncidentCode.OVERPAID.value, -owed, now))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return self.money(txn_id)
+
+    def incident(self, txn_id: str | None, code: IncidentCode | str, amount: int = 0) -> int:
+        """Something staff must look at (not part of the balance unless owed/overpaid)."""
+        return self._write("INSERT INTO incident (txn_id, code, amount, at) VALUES (?, ?, ?, ?)",
+                           (txn_id, str(code), amount, self._clock()))
+
+    def clear_incident(self, incident_id: int) -> None:
+        """Staff dealt with it (paid the customer, refilled, …); it stays on record."""
+        self._write("UPDATE incident SET cleared_at = ? WHERE id = ? AND cleared_at IS NULL",
+                    (self._clock(), incident_id))
+
+    # ------------------------------------------------------------------ queries
+
+    def _require(self, txn_id: str, *, final_ok: bool) -> None:
+        row = self._one("SELECT state FROM txn WHERE txn_id = ?", (txn_id,))
+        if row is None:
+            raise JournalError(f"unknown transaction {txn_id!r}")
+        if not final_ok and row[0] in FINAL:
+            raise JournalError(f"transaction {txn_id!r} is closed")
+
+    def money(self, txn_id: str) -> TxnMoney:
+        row = self._one(
+            "SELECT t.fee, t.state, t.kept,"
+            " (SELECT COALESCE(SUM(value), 0) FROM credit c WHERE c.txn_id = t.txn_id),"
+            " (SELECT COALESCE(SUM(paid * coin_value), 0) FROM payout p"
+            "   WHERE p.txn_id = t.txn_id AND p.paid IS NOT NULL)"
+            " FROM txn t WHERE t.txn_id = ?", (txn_id,))
+        if row is None:
+            raise JournalError(f"unknown transaction {txn_id!r}")
+        fee, state, kept, inserted, paid_out = row
+        return TxnMoney(txn_id, int(fee), TxnState(state),
+                        int(inserted), int(paid_out),
+                        None if kept is None else int(kept))
+
+    def unfinished(self) -> list[TxnMoney]:
+        """Transactions without a final outcome, oldest first."""
+        rows = self._all("SELECT txn_id FROM txn WHERE state IN (?, ?) ORDER BY opened_at",
+                         (TxnState.OPEN.value, TxnState.PAID.value))
+        return [self.money(str(r[0])) for r in rows]
+
+    def unresolved_payouts(self) -> list[PendingPayout]:
+        rows = self._all("SELECT id, txn_id, purpose, hopper, coin_value, count, mark_counter,"
+                         " mark_dispensed FROM payout WHERE paid IS NULL ORDER BY id")
+        out = []
+        for pid, txn_id, purpose, hopper, value, count, mcounter, mdisp in rows:
+            mark = (None if mcounter is None or mdisp is None
+                    else PayoutMark(int(hopper), int(mcounter), int(mdisp)))
+            out.append(PendingPayout(int(pid), str(txn_id), str(purpose),
+                                     int(hopper), int(value), int(count), mark))
+        return out
+
+    def last_acceptor_counter(self) -> int | None:
+        """The acceptor event counter of the newest journaled credit (crash catch-up)."""
+        row = self._one("SELECT counter FROM credit WHERE counter IS NOT NULL"
+                        " ORDER BY id DESC LIMIT 1")
+        return None if row is None else int(row[0])
+
+    def incidents(self, *, open_only: bool = True) -> list[Incident]:
+        sql = "SELECT id, txn_id, code, amount, at, cleared_at FROM incident"
+        if open_only:
+            sql += " WHERE cleared_at IS NULL"
+        return [Incident(*r) for r in self._all(sql + " ORDER BY id")]
+
+    def totals(self) -> Totals:
+        row = self._one(
+            "SELECT (SELECT COALESCE(SUM(value), 0) FROM credit),"
+            " (SELECT COALESCE(SUM(paid * coin_value), 0) FROM payout WHERE paid IS NOT NULL),"
+            " (SELECT COALESCE(SUM(kept), 0) FROM txn WHERE kept IS NOT NULL),"
+            " (SELECT COALESCE(SUM(amount), 0) FROM incident WHERE code IN (?, ?)),"
+            " (SELECT COALESCE(SUM(amount), 0) FROM incident WHERE code = ?),"
+            " (SELECT COUNT(*) FROM payout WHERE paid IS NULL)",
+            (*[c.value for c in OWED_CODES], IncidentCode.OVERPAID.value))
+        assert row is not None
+        inserted, paid_out, kept, owed, overpaid, unresolved = (int(x) for x in row)
+        open_balance = sum(t.balance for t in self.unfinished())
+        return Totals(inserted, paid_out, kept, owed, overpaid, open_balance, unresolved)
+
+
+# --------------------------------------------------------------------------- change
+
+
+class Hopper(Protocol):
+    """What the change-giver needs: :class:`drivers.ports.HopperPort` plus the
+    ccTalk driver's journaling hook and after-the-fact query."""
+
+    coin_value: int
+    address: int
+
+    def level(self) -> int: ...
+
+    def dispense(self, count: int, *, on_intent: Callable[[PayoutMark], None] | None = None,
+                 on_sent: Callable[[], None] | None = None) -> DispenseResult: ...
+
+    def paid_since(self, mark: PayoutMark, *, timeout: float = ...) -> int: ...
+
+
+@dataclass(frozen=True)
+class PayoutReport:
+    """How a payout of ``requested`` yen went: ``paid + owed == requested``."""
+
+    requested: int
+    paid: int
+    owed: int
+    faults: tuple[str, ...] = ()
+    unresolved: bool = False  # some coins' fate is unknown (counted as owed)
+
+
+class ChangeGiver:
+    """Splits amounts over the hoppers and pays them, journaling every payout."""
+
+    def __init__(self, journal: Journal, hoppers: Sequence[Hopper]) -> None:
+        self.journal = journal
+        self.hoppers = sorted(hoppers, key=lambda h: -h.coin_value)
+
+    def plan(self, amount: int, *, exclude: Iterable[int] = ()) -> list[tuple[Hopper, int]]:
+        """Greedy split of ``amount`` over the hoppers (largest coin first) within their
+        levels; may cover less than ``amount`` when coins run short."""
+        skip = set(exclude)
+        out: list[tuple[Hopper, int]] = []
+        for hopper in self.hoppers:
+            if hopper.address in skip or amount <= 0:
+                continue
+            count = min(amount // hopper.coin_value, max(0, hopper.level()), 255)
+            if count:
+                out.append((hopper, count))
+                amount -= count * hopper.coin_value
+        return out
+
+    def can_make_change(self, amount: int) -> bool:
+        """Whether the hoppers, as the kiosk believes them filled, can pay ``amount``."""
+        if amount < 0:
+            return False
+        return sum(h.coin_value * n for h, n in self.plan(amount)) == amount
+
+    def acceptable_coins(self, coin_values: Iterable[int], inserted: int,
+                         fee: int) -> frozenset[int]:
+        """Coins the acceptor may take next: none once the fee is covered, and only
+        those after which the kiosk could still refund everything and give change."""
+        if inserted >= fee:
+            return frozenset()
+        ok = set()
+        for value in coin_values:
+            total = inserted + value
+            if self.can_make_change(total) and (total < fee or self.can_make_change(total - fee)):
+                ok.add(value)
+        return frozenset(ok)
+
+    def pay(self, txn_id: str, amount: int, purpose: Purpose) -> PayoutReport:
+        """Pay ``amount`` yen once; never re-sends a payout whose fate is unknown."""
+        remaining = amount
+        faulted: set[int] = set()
+        faults: list[str] = []
+        unresolved = False
+        while remaining > 0:
+            plan = self.plan(remaining, exclude=faulted)
+            if not plan:
+                if remaining and not faults:
+                    faults.append("CHANGE-NO-COINS")
+                break
+            for hopper, count in plan:
+                paid, fault, unknown = self._dispense(txn_id, purpose, hopper, count)
+                remaining -= paid * hopper.coin_value
+                unresolved = unresolved or unknown
+                if fault or paid < count:
+                    faulted.add(hopper.address)
+                    faults.append(fault or "HOPPER-SHORT")
+        return PayoutReport(amount, amount - remaining, remaining, tuple(faults), unresolved)
+
+    def _dispense(self, txn_id: str, purpose: Purpose, hopper: Hopper,
+                  count: int) -> tuple[int, str, bool]:
+        ids: list[int] = []
+
+        def on_intent(mark: PayoutMark) -> None:
+            ids.append(self.journal.payout_intent(
+                txn_id, purpose, hopper=hopper.address, coin_value=hopper.coin_value,
+                count=count, mark=mark))
+
+        try:
+            result = hopper.dispense(count, on_intent=on_intent)
+        except PayoutUnknown as exc:
+            if not ids:
+                return 0, exc.code, False
+            try:
+                paid = hopper.paid_since(exc.mark, timeout=5.0)
+            except CoinError:
+                log.error("payout %d on hopper %d unresolved", ids[0], hopper.address)
+                self.journal.incident(txn_id, IncidentCode.PAYOUT_UNRESOLVED,
+                                      count * hopper.coin_value)
+                return 0, exc.code, True
+            self.journal.payout_result(ids[0], paid, max(0, count - paid), exc.code,
+                                       resolution="requeried")
+            return paid, exc.code if paid < count else "", False
+        except CoinError as exc:  # could not even start: nothing paid
+            if ids:
+                self.journal.payout_result(ids[0], 0, count, exc.code)
+            return 0, exc.code, False
+        if ids:
+            self.journal.payout_result(ids[0], result.paid, result.unpaid, result.fault)
+        else:  # a hopper that does not call on_intent (a fake): journal after the fact
+            pid = self.journal.payout_intent(txn_id, purpose, hopper=hopper.address,
+                                             coin_value=hopper.coin_value, count=count,
+                                             mark=None)
+            self.journal.payout_result(pid, result.paid, result.unpaid, result.fault)
+        return result.paid, result.fault, False
+
+
+# --------------------------------------------------------------------------- cashier
+
+
+def unprinted_refund(fee: int, copies: int, printed: int) -> int:
+    """Fee of the copies that were paid for and not printed (integer yen per copy)."""
+    if copies <= 0:
+        return 0
+    return (fee // copies) * max(0, copies - printed)
+
+
+class Cashier:
+    """What the command executor calls for one transaction at a time.
+
+    ``credit`` journals first and only then returns the new balance, which is
+    what the screen may show.
+    """
+
+    def __init__(self, journal: Journal, change: ChangeGiver,
+                 coin_values: Iterable[int] = (10, 50, 100, 500)) -> None:
+        self.journal = journal
+        self.change = change
+        self.coin_values = frozenset(coin_values)
+
+    def open(self, txn_id: str, fee: int) -> frozenset[int]:
+        """Begin; returns the coins to accept now (give them to ``acceptor.accept``)."""
+        self.journal.begin(txn_id, fee)
+        return self.change.acceptable_coins(self.coin_values, 0, fee)
+
+    def credit(self, txn_id: str, value: int, *, counter: int | None = None
+               ) -> tuple[int, frozenset[int]]:
+        """Journal a coin; returns (inserted so far, coins to accept next)."""
+        self.journal.credit(txn_id, value, counter=counter)
+        money = self.journal.money(txn_id)
+        return money.inserted, self.change.acceptable_coins(self.coin_values, money.inserted,
+                                                            money.fee)
+
+    def settle(self, txn_id: str) -> PayoutReport:
+        """Fee covered: pay the change, then mark the transaction paid (printing may start)."""
+        money = self.journal.money(txn_id)
+        due = money.inserted - money.fee - money.paid_out
+        report = (self.change.pay(txn_id, due, Purpose.CHANGE) if due > 0
+                  else PayoutReport(0, 0, 0))
+        self.journal.mark_paid(txn_id)
+        return report
+
+    def finish(self, txn_id: str, *, copies: int, printed: int) -> tuple[PayoutReport, TxnMoney]:
+        """Printing ended: refund the fee of unprinted copies, close the transaction."""
+        money = self.journal.money(txn_id)
+        refund = unprinted_refund(money.fee, copies, printed)
+        report = (self.change.pay(txn_id, refund, Purpose.REFUND) if refund
+                  else PayoutReport(0, 0, 0))
+        if printed >= copies:
+            return report, self.journal.outcome(txn_id, TxnState.DELIVERED)
+        return report, self.journal.outcome(txn_id, TxnState.PARTIAL, kept=money.fee - refund)
+
+    def cancel(self, txn_id: str) -> tuple[PayoutReport, TxnMoney]:
+        """Cancel or failure before printing: pay back everything inserted."""
+        money = self.journal.money(txn_id)
+        due = money.inserted - money.paid_out
+        report = (self.change.pay(txn_id, due, Purpose.REFUND) if due > 0
+                  else PayoutReport(0, 0, 0))
+        return report, self.journal.outcome(txn_id, TxnState.CANCELLED)
+
+
+# --------------------------------------------------------------------------- reconcile
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    resolved: tuple[tuple[int, int], ...]  # (payout id, coins paid)
+    unresolved: tuple[int, ...]  # payout ids still unknown (hopper unreachable)
+    recovered_credits: int  # yen found in the acceptor buffer after the crash
+    closed: tuple[TxnMoney, ...]  # transactions closed as interrupted
+    incidents: tuple[Incident, ...]  # open incidents after reconciliation
+
+
+def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
+              recovered_credits: Sequence[CoinCredited] = (), settle_timeout: float = 30.0
+              ) -> ReconcileReport:
+    """Run on start, before any coin is accepted or paid.
+
+    1. A payout intent without a result: ask its hopper how many coins left since
+       the journaled mark (waiting for a payout still in progress); never pay again.
+    2. Credits the acceptor still held from before the crash (``recovered_credits``,
+       from :class:`drivers.coins.CoinCreditedAt` with ``recovered=True``) go to
+       the newest unfinished transaction.
+    3. Every unfinished transaction is closed as INTERRUPTED (the customer is
+       gone; nothing is paid into an empty cup): what it still holds becomes a
+       REFUND-OWED incident for staff — paid and not printed, or change not
+       fully paid, alike.
+    """
+    resolved: list[tuple[int, int]] = []
+    unresolved: list[int] = []
+    for pending in journal.unresolved_payouts():
+        hopper = hoppers.get(pending.hopper)
+        if hopper is None or pending.mark is None:
+            unresolved.append(pending.id)
+            continue
+        try:
+            paid = hopper.paid_since(pending.mark, timeout=settle_timeout)
+        except CoinError as exc:
+            log.error("reconcile: payout %d on hopper %d: %s", pending.id, pending.hopper, exc)
+            unresolved.append(pending.id)
+            continue
+        journal.payout_result(pending.id, paid, max(0, pending.count - paid),
+                              "" if paid >= pending.count else "INTERRUPTED",
+                              resolution="reconciled")
+        resolved.append((pending.id, paid))
+    for pid in unresolved:
+        p = next(x for x in journal.unresolved_payouts() if x.id == pid)
+        journal.incident(p.txn_id, IncidentCode.PAYOUT_UNRESOLVED, p.count * p.coin_value)
+
+    recovered = 0
+    if recovered_credits:
+        open_txns = journal.unfinished()
+        if open_txns:
+            target = open_txns[-1].txn_id
+        else:
+            target = f"recovered-{int(time.time())}"
+            journal.begin(target, 0)
+        for event in recovered_credits:
+            journal.credit(target, event.value, counter=getattr(event, "counter", None))
+            recovered += event.value
+
+    closed = tuple(journal.outcome(t.txn_id, TxnState.INTERRUPTED)
+                   for t in journal.unfinished())
+    return ReconcileReport(tuple(resolved), tuple(unresolved), recovered, closed,
+                           tuple(journal.incidents()))
