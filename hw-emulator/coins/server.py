@@ -369,7 +369,7 @@ class CoinEmulator:
 
     def status(self) -> dict[str, Any]:
         hoppers = {str(a): h.snapshot() for a, h in self.hoppers.items()}
-        return {"pty": self.pty_path, "control": self.control_path,
+        return {"pty": self.pty_path, "control": self.control_path, "echo": self.echo,
                 "acceptor": self.acceptor.snapshot(),
                 "coin_box_yen": self.acceptor.coin_box_yen(),
                 "hoppers": hoppers,

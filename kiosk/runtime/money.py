@@ -239,8 +239,28 @@ class Journal:
     def credit(self, txn_id: str, value: int, *, counter: int | None = None) -> None:
         """A coin of ``value`` yen reached the cash box (journal before showing it)."""
         self._require(txn_id, final_ok=False)
-        self._write("INSERT INTO credit (txn_id, value, counter, at) VALUES (?, ?, ?, ?)",
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT INTO credit (txn_id, value, counter, at) VALUES (?, ?, ?, ?)",
                     (txn_id, int(value), counter, self._clock()))
+                if counter is not None:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('acceptor_counter', ?)",
+                        (str(counter),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def note_acceptor_counter(self, counter: int | None) -> None:
+        """Record the acceptor's event counter as processed (at start-up, after the
+        baseline): a coin taken after this point and lost to a crash before its
+        credit was journaled is found again at the next start."""
+        if counter is not None:
+            self._write("INSERT OR REPLACE INTO meta VALUES ('acceptor_counter', ?)",
+                        (str(counter),))
 
     def payout_intent(self, txn_id: str, purpose: Purpose | str, *, hopper: int,
                       coin_value: int, count: int, mark: PayoutMark | None) -> int:
@@ -358,9 +378,9 @@ class Journal:
         return out
 
     def last_acceptor_counter(self) -> int | None:
-        """The acceptor event counter of the newest journaled credit (crash catch-up)."""
-        row = self._one("SELECT counter FROM credit WHERE counter IS NOT NULL"
-                        " ORDER BY id DESC LIMIT 1")
+        """The acceptor event counter last known processed: pass it to
+        ``CctalkCoinAcceptor(resume_counter=…)`` at start."""
+        row = self._one("SELECT value FROM meta WHERE key = 'acceptor_counter'")
         return None if row is None else int(row[0])
 
     def incidents(self, *, open_only: bool = True) -> list[Incident]:

@@ -1,0 +1,48 @@
+"""Fixtures for the coin tests: an emulated ccTalk bus per test, a fresh journal.
+
+Everything a test starts is stopped here, so a run leaves no thread, pty or
+socket behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from hw_emulator.coins import EmulatorHandle, start_emulator
+
+settings.register_profile("coins", max_examples=300, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("coins")
+
+POLL = 0.01  # the acceptor poll interval in tests (200 ms on the kiosk)
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorHandle]:
+    handle = start_emulator(coin_interval=0.005, seed=1)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def echo_emulator() -> Iterator[EmulatorHandle]:
+    handle = start_emulator(echo=True, coin_interval=0.005, seed=2)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait for a condition (no timing assertion: the timeout only stops a hang)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.005)

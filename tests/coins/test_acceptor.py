@@ -1,0 +1,256 @@
+"""The ccTalk coin acceptor driver against the emulator, through the real pty."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from drivers.coins import CctalkCoinAcceptor, CoinCreditedAt
+from drivers.coins.bus import CcTalkBus
+from drivers.ports import (
+    CoinAcceptorPort,
+    CoinCredited,
+    CoinRejected,
+    Device,
+    DeviceFault,
+    DeviceRecovered,
+)
+from hw_emulator.coins import CoinEmulator, ControlClient
+
+from .conftest import POLL, wait_for
+
+ALL = frozenset({10, 50, 100, 500})
+
+
+def credits(events: list) -> list[int]:
+    return [e.value for e in events if isinstance(e, CoinCredited)]
+
+
+def faults(events: list, code: str) -> int:
+    return sum(isinstance(e, DeviceFault) and e.code == code for e in events)
+
+
+@pytest.fixture
+def started(emulator):
+    """An acceptor started on the emulator, accepting every coin; yields (acc, events)."""
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)
+    events: list = []
+    acc.start(events.append)
+    acc.accept(ALL)
+    try:
+        yield acc, events
+    finally:
+        acc.close()
+
+
+def caught_up(acc: CctalkCoinAcceptor, emulator) -> bool:
+    return acc.last_counter == emulator.status()["acceptor"]["counter"]
+
+
+def test_implements_the_port(started):
+    acc, _ = started
+    assert isinstance(acc, CoinAcceptorPort)
+    assert acc.identity is not None
+    assert acc.identity.category == "Coin Acceptor"
+
+
+def test_coin_table_is_read_from_the_device_not_hard_coded(tmp_path):
+    emu = CoinEmulator(control_path=tmp_path / "c.sock")
+    emu.acceptor.table = ("JP100A", "......", "JP010A")
+    with emu:
+        acc = CctalkCoinAcceptor(emu.pty_path, poll_interval=POLL)
+        events: list = []
+        try:
+            assert acc.coin_values() == frozenset({100, 10})
+            acc.start(events.append)
+            acc.accept(frozenset({100}))
+            assert emu.acceptor.mask == 0b001
+            client = ControlClient(emu.control_path)
+            assert client.insert(100) == "credited"
+            assert client.insert(10) == "inhibited"
+            assert client.insert(50) == "rejected"
+            wait_for(lambda: len(events) == 3, what="three events")
+            client.close()
+        finally:
+            acc.close()
+    assert credits(events) == [100]
+    assert [e.reason for e in events if isinstance(e, CoinRejected)] == [
+        "inhibited-coin-3", "reject-coin"]
+
+
+def test_accept_sets_inhibits_and_empty_set_closes_the_slot(started, emulator):
+    acc, events = started
+    assert emulator.status()["acceptor"]["master"] is True
+    acc.accept(frozenset({500}))
+    state = emulator.status()["acceptor"]
+    assert state["mask"] == 0b11000  # both 500-yen issues
+    assert emulator.insert(100) == "inhibited"
+    acc.accept(frozenset())
+    assert emulator.status()["acceptor"]["master"] is False
+    assert emulator.insert(500) == "inhibited"
+    wait_for(lambda: len(events) == 2, what="two rejections")
+    assert credits(events) == []
+
+
+def test_baseline_at_start_credits_nothing_old(emulator):
+    bus = CcTalkBus(emulator.pty)
+    bus.open()
+    bus.transact(2, 231, b"\xff\xff")
+    bus.transact(2, 228, b"\x01")
+    bus.close()
+    assert emulator.burst([100, 500, 10]) == ["credited"] * 3
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)
+    events: list = []
+    acc.start(events.append)
+    try:
+        acc.accept(ALL)
+        emulator.insert(50)
+        wait_for(lambda: credits(events), what="a credit")
+    finally:
+        acc.close()
+    assert credits(events) == [50]
+
+
+def test_credit_events_carry_the_device_counter(started, emulator):
+    acc, events = started
+    emulator.burst([100, 10])
+    wait_for(lambda: len(credits(events)) == 2)
+    assert [(e.value, e.counter) for e in events if isinstance(e, CoinCreditedAt)] == [
+        (100, 1), (10, 2)]
+
+
+def test_reset_mid_payment_loses_no_coin(started, emulator):
+    """Given coins credited, when the acceptor resets (counter 0, inhibited),
+    then the driver re-enables it and every later coin is credited too."""
+    acc, events = started
+    emulator.burst([100, 100])
+    wait_for(lambda: caught_up(acc, emulator))
+    emulator.fault("reset")
+    wait_for(lambda: any(isinstance(e, DeviceRecovered) for e in events), what="recovery")
+    assert emulator.status()["acceptor"]["master"] is True
+    assert emulator.burst([500, 10]) == ["credited", "credited"]
+    wait_for(lambda: len(credits(events)) == 4)
+    assert sum(credits(events)) == 710 == emulator.status()["coin_box_yen"]
+    assert faults(events, "COIN-RESET") == 1
+
+
+def test_more_than_five_between_polls_is_a_fault_never_a_guess(started, emulator):
+    acc, events = started
+    emulator.fault("overflow", count=7, value=100)
+    wait_for(lambda: caught_up(acc, emulator))
+    wait_for(lambda: faults(events, "COIN-EVENTS-LOST") == 1)
+    assert sum(credits(events)) == 500  # the five still in the buffer, not a yen more
+
+
+def test_jam_reports_fault_then_recovery(started, emulator):
+    acc, events = started
+    emulator.jam()
+    wait_for(lambda: faults(events, "COIN-JAM") == 1, what="jam fault")
+    assert emulator.insert(100) == "returned"
+    emulator.clear()
+    wait_for(lambda: any(isinstance(e, DeviceRecovered) for e in events), what="recovered")
+    emulator.insert(100)
+    wait_for(lambda: credits(events) == [100])
+
+
+def test_silent_acceptor_is_a_fault_then_recovers(emulator):
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL, fault_after=2)
+    events: list = []
+    acc.start(events.append)
+    try:
+        acc.accept(ALL)
+        emulator.fault("silence", address=2, count=9)
+        wait_for(lambda: any(isinstance(e, DeviceRecovered) for e in events), what="recovery")
+        emulator.insert(100)
+        wait_for(lambda: credits(events) == [100])
+    finally:
+        acc.close()
+    assert DeviceFault(Device.COIN_ACCEPTOR, "COIN-TIMEOUT") in events
+
+
+def test_resume_counter_recovers_coins_taken_while_the_host_was_down(emulator):
+    first = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)
+    events: list = []
+    first.start(events.append)
+    first.accept(ALL)
+    emulator.insert(100)
+    wait_for(lambda: credits(events) == [100])
+    journaled = events[-1].counter
+    first.stop()  # the host dies; the acceptor keeps taking coins it was enabled for
+    emulator.burst([500, 10])
+    first.close()
+    second = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL, resume_counter=journaled)
+    recovered: list = []
+    second.start(recovered.append)  # catch-up credits arrive before start() returns
+    try:
+        assert [(e.value, e.recovered) for e in recovered] == [(500, True), (10, True)]
+    finally:
+        second.close()
+
+
+def test_stop_joins_the_poll_thread(emulator):
+    before = threading.active_count()
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)
+    acc.start(lambda e: None)
+    assert threading.active_count() == before + 1
+    acc.close()
+    assert threading.active_count() == before
+
+
+@pytest.mark.slow
+def test_thousand_random_coins_with_random_faults_add_up_exactly(emulator):
+    """Given 1,000 coins in random groups with faults injected between them
+    (garbage, bad checksums, silence, resets, overflows, fakes, jams, echo on/off),
+    the credited sum equals the coin box minus exactly the coins the acceptor
+    reported lost — and each loss was reported as a fault."""
+    rng = random.Random(20261123)
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)
+    events: list = []
+    acc.start(events.append)
+    acc.accept(ALL)
+    coins = lost_yen = overflows = resets = 0
+    try:
+        while coins < 1000:
+            r = rng.random()
+            if r < 0.06:
+                emulator.fault("garbage", address=2)
+            elif r < 0.12:
+                emulator.fault("bad_checksum", address=2)
+            elif r < 0.16:
+                emulator.fault("silence", address=2, count=rng.randint(1, 4))
+            elif r < 0.18:
+                emulator.config(echo=not emulator.status().get("echo", False))
+            elif r < 0.20:
+                emulator.fault("reset")
+                resets += 1
+                wait_for(lambda: faults(events, "COIN-RESET") == resets)
+                wait_for(lambda: emulator.status()["acceptor"]["master"], what="re-enabled")
+            elif r < 0.22:
+                n = rng.randint(6, 8)
+                values = [rng.choice(sorted(ALL)) for _ in range(n)]
+                results = emulator.burst(values)
+                assert results == ["credited"] * n
+                lost_yen += sum(values[: n - 5])
+                overflows += 1
+                coins += n
+            elif r < 0.24:
+                assert emulator.insert(100, fake=True) == "rejected"
+            elif r < 0.25:
+                jams = faults(events, "COIN-JAM")
+                emulator.jam()
+                wait_for(lambda: faults(events, "COIN-JAM") == jams + 1)
+                emulator.clear()
+            wait_for(lambda: caught_up(acc, emulator), what="driver catch-up")
+            group = [rng.choice(sorted(ALL)) for _ in range(rng.randint(1, 5))]
+            results = emulator.burst(group)
+            assert results == ["credited"] * len(group), results
+            coins += len(group)
+            wait_for(lambda: caught_up(acc, emulator), what="driver catch-up")
+        box = emulator.status()["coin_box_yen"]
+    finally:
+        acc.close()
+    assert sum(credits(events)) == box - lost_yen
+    assert faults(events, "COIN-EVENTS-LOST") == overflows
+    assert faults(events, "COIN-RESET") == resets
