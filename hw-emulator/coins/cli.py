@@ -3,7 +3,7 @@
     hw-emu coins run [--echo] [--crc] [--log-dir DIR] [--control SOCK]
     hw-emu coins insert 100 [--fake]
     hw-emu coins burst 100 100 10 …
-    hw-emu coins fault NAME [--address A] [--count N] [--after K] [--value Y]
+    hw-emu coins fault NAME [--address A] [--header H] [--count N] [--after K] [--value Y]
     hw-emu coins jam [--address A] | clear | level ADDRESS COUNT
     hw-emu coins status | wire ADDRESS
 
@@ -63,7 +63,7 @@ def _control(args: argparse.Namespace) -> int:
         request = {"cmd": "burst", "values": args.values}
     elif args.coins_command == "fault":
         request = {"cmd": "fault", "name": args.name}
-        for key in ("address", "count", "after", "value"):
+        for key in ("address", "count", "after", "value", "header"):
             if getattr(args, key) is not None:
                 request[key] = getattr(args, key)
     elif args.coins_command == "jam":
@@ -122,6 +122,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--count", type=int)
     p.add_argument("--after", type=int)
     p.add_argument("--value", type=int)
+    p.add_argument("--header", type=int, help="only requests with this ccTalk header")
     p = control_parser("jam", "jam the acceptor (2) or block a hopper until clear")
     p.add_argument("--address", type=int, default=2)
     control_parser("clear", "disarm faults, unjam")

@@ -56,9 +56,11 @@ from drivers.coins.codec import Decoder, Frame, FrameError, encode
 log = logging.getLogger(__name__)
 
 FAULTS = {
-    "garbage": "next reply (from `address`, any if omitted) comes after random bytes",
-    "bad_checksum": "next reply (from `address`) has a corrupted checksum",
-    "silence": "the next `count` requests (to `address`) are lost: no action, no reply",
+    "garbage": "next `count` replies (from `address`, to `header`; any if omitted) come"
+               " after random bytes",
+    "bad_checksum": "next `count` replies (from `address`, to `header`) have a bad checksum",
+    "silence": "the next `count` requests (to `address`, with `header`) are lost: no action,"
+               " no reply",
     "lost_reply": "hopper `address` (any if omitted) pays the next dispense, reply dropped",
     "reset": "device `address` (default the acceptor) resets now: counter 0, inhibited",
     "overflow": "`count` coins (default 7) of `value` arrive between two polls",
@@ -75,11 +77,13 @@ class ArmedFault:
     name: str
     address: int | None = None
     count: int = 1
+    header: int | None = None  # only requests with this header (lost_reply: 167)
 
     def matches(self, frame: Frame) -> bool:
         if self.address is not None and frame.dest != self.address:
             return False
-        return self.name != "lost_reply" or frame.header == 167
+        header = 167 if self.header is None and self.name == "lost_reply" else self.header
+        return header is None or frame.header == header
 
 
 @dataclass
@@ -349,8 +353,10 @@ class CoinEmulator:
         name = req.get("name")
         address = req.get("address")
         if name in REPLY_FAULTS:
+            header = req.get("header")
             self.faults.append(ArmedFault(str(name), None if address is None else int(address),
-                                          int(req.get("count", 1))))
+                                          int(req.get("count", 1)),
+                                          None if header is None else int(header)))
         elif name == "reset":
             self.devices[int(address or self.acceptor.address)].reset()
         elif name == "overflow":

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
-
 from hw_emulator.coins import EmulatorHandle, start_emulator
+from hypothesis import HealthCheck, settings
 
 settings.register_profile("coins", max_examples=300, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

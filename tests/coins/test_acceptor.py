@@ -6,6 +6,7 @@ import random
 import threading
 
 import pytest
+from hw_emulator.coins import CoinEmulator, ControlClient
 
 from drivers.coins import CctalkCoinAcceptor, CoinCreditedAt
 from drivers.coins.bus import CcTalkBus
@@ -17,7 +18,6 @@ from drivers.ports import (
     DeviceFault,
     DeviceRecovered,
 )
-from hw_emulator.coins import CoinEmulator, ControlClient
 
 from .conftest import POLL, wait_for
 
@@ -114,7 +114,7 @@ def test_baseline_at_start_credits_nothing_old(emulator):
 
 
 def test_credit_events_carry_the_device_counter(started, emulator):
-    acc, events = started
+    _, events = started
     emulator.burst([100, 10])
     wait_for(lambda: len(credits(events)) == 2)
     assert [(e.value, e.counter) for e in events if isinstance(e, CoinCreditedAt)] == [
@@ -145,7 +145,7 @@ def test_more_than_five_between_polls_is_a_fault_never_a_guess(started, emulator
 
 
 def test_jam_reports_fault_then_recovery(started, emulator):
-    acc, events = started
+    _, events = started
     emulator.jam()
     wait_for(lambda: faults(events, "COIN-JAM") == 1, what="jam fault")
     assert emulator.insert(100) == "returned"
@@ -225,7 +225,7 @@ def test_thousand_random_coins_with_random_faults_add_up_exactly(emulator):
             elif r < 0.20:
                 emulator.fault("reset")
                 resets += 1
-                wait_for(lambda: faults(events, "COIN-RESET") == resets)
+                wait_for(lambda n=resets: faults(events, "COIN-RESET") == n)
                 wait_for(lambda: emulator.status()["acceptor"]["master"], what="re-enabled")
             elif r < 0.22:
                 n = rng.randint(6, 8)
@@ -240,7 +240,7 @@ def test_thousand_random_coins_with_random_faults_add_up_exactly(emulator):
             elif r < 0.25:
                 jams = faults(events, "COIN-JAM")
                 emulator.jam()
-                wait_for(lambda: faults(events, "COIN-JAM") == jams + 1)
+                wait_for(lambda n=jams + 1: faults(events, "COIN-JAM") == n)
                 emulator.clear()
             wait_for(lambda: caught_up(acc, emulator), what="driver catch-up")
             group = [rng.choice(sorted(ALL)) for _ in range(rng.randint(1, 5))]
