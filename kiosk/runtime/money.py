@@ -482,16 +482,22 @@ class ChangeGiver:
         while remaining > 0:
             plan = self.plan(remaining, exclude=faulted)
             if not plan:
-                if remaining and not faults:
-                    faults.append("CHANGE-NO-COINS")
+                faults.append("CHANGE-NO-COINS")  # the hoppers cannot make the rest
                 break
             for hopper, count in plan:
                 paid, fault, unknown = self._dispense(txn_id, purpose, hopper, count)
                 remaining -= paid * hopper.coin_value
-                unresolved = unresolved or unknown
+                if unknown:
+                    # What that hopper paid is unknown: paying the rest from another
+                    # hopper could pay twice. Stop; reconciliation and staff settle it.
+                    unresolved = True
+                    faults.append(fault)
+                    break
                 if fault or paid < count:
                     faulted.add(hopper.address)
                     faults.append(fault or "HOPPER-SHORT")
+            if unresolved:
+                break
         return PayoutReport(amount, amount - remaining, remaining, tuple(faults), unresolved)
 
     def _dispense(self, txn_id: str, purpose: Purpose, hopper: Hopper,
