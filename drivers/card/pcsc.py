@@ -86,6 +86,10 @@ def _translate(exc: BaseException, what: str) -> CardError:
     """pyscard exception -> drivers.errors; messages carry the PC/SC code, no data."""
     code = _hresult_of(exc)
     text = f"{what}: PC/SC 0x{code:08X}" if code != -1 else f"{what} failed"
+    if code == scard.SCARD_S_SUCCESS:
+        # An "exchange" that succeeded with an empty answer (not even a status word):
+        # vpcd reports a card that vanished mid-APDU this way, contactless readers too.
+        return CardRemovedError(f"{what}: empty answer, card gone")
     if code in _REMOVED or "NoCard" in type(exc).__name__:
         return CardRemovedError(text)
     if code in _MUTE:
@@ -128,6 +132,15 @@ class _ExchangeWorker:
     @property
     def running(self) -> bool:
         return self._thread is not None
+
+    @property
+    def stuck(self) -> bool:
+        return self._stuck.is_set()
+
+    def post(self, fn: Callable[[], Any]) -> None:
+        """Queue ``fn`` without waiting: it runs once the blocked call has returned."""
+        if self._thread is not None:
+            self._queue.put(_Job(fn))
 
     def call(self, fn: Callable[[], T], timeout: float) -> T:
         if self._thread is None:
@@ -258,10 +271,15 @@ class PcscCardReader(JpkiReaderBase):
         def disconnect() -> None:
             _quiet_release(conn)
 
+        if self._worker.stuck:
+            self._worker.post(disconnect)  # after the unanswered APDU finally returns
+            log.warning("card: disconnect queued behind an unanswered APDU")
+            return
         try:
             self._worker.call(disconnect, self.apdu_timeout)
         except CardError:
             log.warning("card: disconnect did not complete")
+            return
         log.info("card: disconnected, card unpowered")
 
     def _transmit(self, command: bytes, timeout: float) -> tuple[bytes, int, int]:

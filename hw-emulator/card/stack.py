@@ -213,7 +213,7 @@ class CardStack:
         """Start the card process (again, e.g. to check that counters survive a restart)."""
         if self._card_proc is not None:
             raise StackError("card process already running")
-        argv = [sys.executable, "-m", "hw_emulator.cli", "card", "run",
+        argv = [sys.executable, "-m", "hw_emulator.card", "run",
                 "--state", str(self.state), "--card", self.card,
                 "--port", str(self.port)]
         if not self.initially_present:
