@@ -444,7 +444,9 @@ class HttpCenter:
         if manifest.request_id != expected.request_id:
             with self._lock:
                 other = self._requests.get(manifest.request_id)
-            reason = env.RefusalReason.WRONG_REQUEST
+            reason = (env.RefusalReason.WRONG_SESSION
+                      if manifest.session_id != expected.session_id
+                      else env.RefusalReason.WRONG_REQUEST)
             if other is not None and other[1] == RequestState.DELIVERED:
                 reason = env.RefusalReason.DUPLICATE
             elif other is not None:
