@@ -250,6 +250,7 @@ class VpcdCardServer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
         self._vpcd = sock
+        self._quick_ack()
         self._decoder = FrameDecoder()
         self._seen = False
         self._powered_once = False
@@ -269,6 +270,14 @@ class VpcdCardServer:
         self.card.power_off()
         self._next_connect = time.monotonic() + RECONNECT_S
         log.info("card: out of the field (%s)", why)
+
+    def _quick_ack(self) -> None:
+        """ACK at once: vpcd writes the length and the APDU in two sends without
+        TCP_NODELAY, so a delayed ACK here would hold every APDU back ~40 ms (Nagle)."""
+        quickack = getattr(socket, "TCP_QUICKACK", None)
+        if quickack is not None and self._vpcd is not None:
+            with contextlib.suppress(OSError):
+                self._vpcd.setsockopt(socket.IPPROTO_TCP, quickack, 1)
 
     def _send(self, payload: bytes) -> None:
         if self._vpcd is None:
@@ -291,6 +300,7 @@ class VpcdCardServer:
         if not data:
             self._disconnect("vpcd closed the connection")
             return
+        self._quick_ack()
         self._seen = True
         for payload in self._decoder.feed(data):
             self._handle(payload)
