@@ -9,8 +9,8 @@ import subprocess
 
 import httpx
 import pytest
-
 from hw_emulator.center import CenterEmulator
+
 from kiosk.center.client import HttpCenter, RequestState, make_ssl_context
 from kiosk.center.port import CenterError, CenterPort, DeliveryResult
 from kiosk.core.menu import CertificateKind, ErrorCode, Relation
@@ -85,13 +85,12 @@ EVERY_KIND = [
 ]
 
 
-@pytest.mark.parametrize(("resident", "municipality", "kind", "options"), EVERY_KIND,
-                         ids=[f"{r}-{k.value}" for r, _, k, _ in EVERY_KIND])
-def test_issue_every_kind_and_report_delivery(client: HttpCenter, center: CenterEmulator,
-                                              resident: str, municipality: str,
-                                              kind: CertificateKind,
-                                              options: dict[str, str]) -> None:
+@pytest.mark.parametrize("case", EVERY_KIND, ids=[f"{r}-{k.value}" for r, _, k, _ in EVERY_KIND])
+def test_issue_every_kind_and_report_delivery(
+        client: HttpCenter, center: CenterEmulator,
+        case: tuple[str, str, CertificateKind, dict[str, str]]) -> None:
     """Given a resident, when they ask for a kind, then one verified, merged PDF comes back."""
+    resident, municipality, kind, options = case
     logged = login(client, center, resident)
     offer = logged.menu.municipality(municipality).offer(kind)  # type: ignore[union-attr]
     assert offer is not None and offer.available
