@@ -67,6 +67,7 @@ EVENTS = ["job-created", "job-state-changed", "job-progress", "job-completed",
 JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
 TERMINAL = (JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED)
 IPP_NOT_FOUND, IPP_NOT_POSSIBLE, IPP_NOT_ACCEPTING = 0x0406, 0x0404, 0x0506
+IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED = 0x0401, 0x0402, 0x0403
 
 
 class PrinterNotReady(PrinterError):
@@ -270,18 +271,34 @@ class CupsPrinter:
         finally:
             self._wake.set()
 
-    def purge(self, job_id: str) -> None:
-        """Drop every record of the job (files, history); cancels it first if it runs."""
+    def purge(self, job_id: str, *, timeout: float = 5.0) -> None:
+        """Drop every record of the job (files, history); cancels it first if it runs.
+
+        A purge sent while the job's backend is still stopping only cancels it, so
+        the purge is repeated until cupsd answers "not found", for up to ``timeout``
+        seconds; then :class:`PrinterResidue` (the watcher keeps trying).
+        """
         jid = int(job_id)
         with self._lock:
             job = self._jobs.get(jid)
             if job is not None:
                 self._jobs[jid] = dataclasses.replace(job, cancel_requested=True)
+        conn = self._connect()
+        deadline = time.monotonic() + timeout
         try:
-            self._connect().cancelJob(jid, purge_job=True)
+            while True:
+                try:
+                    conn.cancelJob(jid, purge_job=True)
+                    conn.getJobAttributes(jid, requested_attributes=["job-state"])
+                except cups.IPPError as exc:
+                    if _ipp_status(exc) == IPP_NOT_FOUND:
+                        return
+                    raise
+                if time.monotonic() > deadline:
+                    raise PrinterResidue(f"job {jid} still present after purge")
+                time.sleep(0.05)
         except (cups.IPPError, cups.HTTPError, RuntimeError) as exc:
-            if _ipp_status(exc) != IPP_NOT_FOUND:
-                raise translate(exc, "purge") from exc
+            raise translate(exc, "purge") from exc
         finally:
             self._wake.set()
 
@@ -409,6 +426,7 @@ class _Watcher:
         self.crashed = False
         self.event_states: dict[int, int] = {}
         self.purging: dict[int, tuple[PrintJobFinished, int]] = {}
+        self.orphans: set[int] = set()
 
     # one iteration ---------------------------------------------------------------
 
@@ -422,6 +440,7 @@ class _Watcher:
             self._poll_printer()
             self._poll_jobs()
             self._purge_ended()
+            self._purge_orphans()
         except (PrinterError, cups.IPPError, cups.HTTPError, RuntimeError) as exc:
             self._lost(exc)
             return
@@ -456,19 +475,39 @@ class _Watcher:
             self.sink(DeviceFault(device=Device.PRINTER, code="PRN-UNAVAILABLE"))
 
     def _recover(self) -> None:
-        """Purge jobs this driver does not track: orphans of a crash or a restart."""
+        """Find jobs this driver does not track: orphans of a crash or a restart.
+
+        They are purged on this and every later pass until they are gone: a purge
+        sent while a job is processing only cancels it.
+        """
         assert self.conn is not None
         with self.printer._submitting():
             jobs = self.conn.getJobs(which_jobs="all", my_jobs=False,
-                                     requested_attributes=["job-printer-uri"])
+                                     requested_attributes=["job-id", "job-printer-uri"])
             mine = {j.job_id for j in self.printer._snapshot()}
             for jid, attrs in jobs.items():
-                if jid in mine or not str(attrs.get("job-printer-uri", "")).endswith(
+                if jid not in mine and str(attrs.get("job-printer-uri", "")).endswith(
                         f"/printers/{self.printer.queue}"):
+                    self.orphans.add(jid)
+                    log.info("purging orphan print job %d", jid)
+        self._purge_orphans()
+
+    def _purge_orphans(self) -> None:
+        assert self.conn is not None
+        for jid in sorted(self.orphans):
+            try:
+                self.conn.cancelJob(jid, purge_job=True)
+            except cups.IPPError as exc:
+                if _ipp_status(exc) in (IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED):
+                    log.warning("orphan print job %d belongs to another user", jid)
+                    self.orphans.discard(jid)
                     continue
-                with contextlib.suppress(cups.IPPError):
-                    self.conn.cancelJob(jid, purge_job=True)
-                    log.info("purged orphan print job %d", jid)
+            try:
+                self.conn.getJobAttributes(jid, requested_attributes=["job-state"])
+            except cups.IPPError as exc:
+                if _ipp_status(exc) != IPP_NOT_FOUND:
+                    raise
+                self.orphans.discard(jid)
 
     def _subscribe(self) -> None:
         assert self.conn is not None

@@ -84,8 +84,12 @@ def _on_term(signum: int, frame: object) -> None:
 
 
 def say(line: str) -> None:
-    sys.stderr.write(line + "\n")
-    sys.stderr.flush()
+    """One status line to cupsd; after a cancel cupsd may have closed the pipe."""
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
 
 
 def tool(name: str) -> str:
@@ -174,7 +178,7 @@ def print_job(argv: list[str]) -> int:
     manifest: dict = {
         "job_id": int(job_id), "title": title, "user": user, "options": options,
         "duplex": duplex, "bytes": len(data), "pages": [], "pages_total": 0,
-        "outcome": "printing", "fault": "",
+        "outcome": "printing", "fault": "", "pid": os.getpid(),
     }
     write_json(folder / "manifest.json", manifest)
 
@@ -229,6 +233,8 @@ def print_job(argv: list[str]) -> int:
             end = time.monotonic() + delay
             while time.monotonic() < end and not _terminated:
                 time.sleep(min(POLL, delay))
+            if _terminated:
+                return finish("cancelled", CANCEL)
         face = folder / f"page-{number:03d}.pdf"
         subprocess.run([tool("qpdf"), "--empty", "--pages", str(source), str(number), "--",
                         str(face)], check=True, capture_output=True)
@@ -253,7 +259,7 @@ def main(argv: list[str]) -> int:
         say("ERROR: Usage: kioskemu job-id user title copies options [file]")
         return FAILED
     signal.signal(signal.SIGTERM, _on_term)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
         return print_job(argv)
     except Exception as exc:  # noqa: BLE001 — a backend reports, it does not traceback

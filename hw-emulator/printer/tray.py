@@ -56,7 +56,7 @@ class Printout:
     duplex: bool
     pages_total: int
     pages: tuple[PrintedPage, ...]
-    outcome: str  # printing, completed, failed, cancelled
+    outcome: str  # printing, completed, failed, cancelled, interrupted
     fault: str
 
     @property
@@ -93,12 +93,15 @@ class EmulatedTray:
                 )
                 for p in data.get("pages", [])
             )
+            outcome = data.get("outcome", "")
+            if outcome == "printing" and not Path(f"/proc/{data.get('pid', 0)}").exists():
+                outcome = "interrupted"  # the backend was killed (a forced cancel or purge)
             result.append(Printout(
                 folder=folder, seq=int(folder.name.split("-", 1)[0]), job_id=data["job_id"],
                 title=data.get("title", ""), user=data.get("user", ""),
                 options=data.get("options", {}), duplex=bool(data.get("duplex")),
                 pages_total=int(data.get("pages_total", 0)), pages=pages,
-                outcome=data.get("outcome", ""), fault=data.get("fault", ""),
+                outcome=outcome, fault=data.get("fault", ""),
             ))
         return result
 
@@ -108,6 +111,17 @@ class EmulatedTray:
     def occupied(self) -> bool:
         """Paper lies in the tray: some printout has at least one face on it."""
         return any(p.pages for p in self.printouts())
+
+    def wait_for(self, job_id: int | str, timeout: float = 10.0) -> Printout:
+        """Wait until the backend has started on the job and return its printout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.printouts_for(job_id)
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} never reached the emulated printer")
+            time.sleep(0.05)
 
     def wait_settled(self, timeout: float = 10.0) -> list[Printout]:
         """Wait until no printout is still being printed (a cancelled backend may
