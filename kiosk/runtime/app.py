@@ -1,0 +1,525 @@
+"""The composition root's main loop: session, devices, center, journal and UI.
+
+One thread — the main thread, where pygame must live — owns the session. Every
+other thread (device watchers, lanes running blocking calls) talks to it only
+through :meth:`KioskApp.post`, a thread-safe queue that also wakes the UI. Each
+turn of :meth:`KioskApp.step`:
+
+1. hand queued events and due timers to ``Session.handle``;
+2. execute the commands it returns (:class:`Executor`), blocking ones on lanes;
+3. render ``session.view()`` (the UI redraws only if it changed);
+4. sleep in the UI's event wait until a touch, a posted event or the next timer.
+
+Device events are translated here into session events; coin credits are
+journaled before the session (and so the screen) hears of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from drivers import ports as dp
+from drivers.errors import CardRemovedError, DeviceError, PinBlockedError, UnsupportedTokenError
+from kiosk.center.port import CenterError, CenterPort, DeliveryResult
+from kiosk.core import commands as cmd
+from kiosk.core import events as ev
+from kiosk.core.events import Event, PrintKind
+from kiosk.core.menu import ErrorCode
+from kiosk.core.session import Session
+from kiosk.core.states import State, View
+from kiosk.runtime.cashdesk import CashDesk
+from kiosk.runtime.certificates import certificate_expired
+from kiosk.runtime.config import Config
+from kiosk.runtime.registry import Devices
+from kiosk.runtime.session_data import SessionData
+from kiosk.runtime.supervisor import Supervisor, Timers
+
+log = logging.getLogger(__name__)
+
+
+class UiPort(Protocol):
+    def render(self, view: View) -> None: ...
+    def wait(self, timeout: float) -> list[Event]: ...
+    def wake(self) -> None: ...
+    def close(self) -> None: ...
+
+
+ReceiptRenderer = Callable[[cmd.PrintReceipt, Config, dt.datetime], bytes]
+
+
+@dataclass(frozen=True)
+class _JobRegistered:
+    """Posted by the printer lane once a job id is known, so that job events that
+    overtook it (a fast printer) can be replayed."""
+
+    job_id: str
+
+
+_Queued = Event | dp.DeviceEvent | _JobRegistered
+
+
+def _card_error_code(exc: BaseException) -> ErrorCode:
+    if isinstance(exc, CardRemovedError):
+        return ErrorCode.CARD_REMOVED
+    if isinstance(exc, PinBlockedError):
+        return ErrorCode.PIN_LOCKED
+    if isinstance(exc, UnsupportedTokenError):
+        return ErrorCode.CARD_UNSUPPORTED
+    return ErrorCode.CARD_UNREADABLE
+
+
+def _center_error_code(exc: BaseException) -> ErrorCode:
+    if isinstance(exc, CenterError):
+        return exc.code
+    if isinstance(exc, DeviceError):
+        return _card_error_code(exc)
+    return ErrorCode.CENTER_UNREACHABLE
+
+
+class KioskApp:
+    """See the module docstring. Construct, :meth:`start`, then :meth:`run` or :meth:`step`."""
+
+    def __init__(self, config: Config, devices: Devices, center: CenterPort, ui: UiPort,
+                 desk: CashDesk, *, receipt: ReceiptRenderer | None = None,
+                 wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.devices = devices
+        self.center = center
+        self.ui = ui
+        self.desk = desk
+        self.session = Session(config.policy)
+        self.data = SessionData()
+        self.timers = Timers(clock)
+        self.supervisor = Supervisor(self.post)
+        self.transcript: list[str] = []
+        self.staff_alerts: list[str] = []
+        self._receipt = receipt
+        self._wall_clock = wall_clock
+        self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
+        self._early_job_events: dict[str, list[dp.DeviceEvent]] = {}
+        self._changed = threading.Condition()
+        self._service_open: bool | None = None
+        self._started = False
+        self.executor = Executor(self)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Reconcile the journal, start watching devices, tell the session the facts."""
+        self.desk.reconcile()
+        for device in self.devices.watched():
+            device.start(self._device_event)
+        self._started = True
+        self.post(ev.HopperLevelsChanged(self.desk.levels()))
+        self._check_service_hours()
+        log.info("kiosk %s started", self.config.kiosk.id)
+
+    def stop(self) -> None:
+        for device in self.devices.watched():
+            try:
+                device.stop()
+            except Exception as exc:  # noqa: BLE001 — stopping must reach every device
+                log.warning("stopping %s: %s", type(device).__name__, exc)
+        self.supervisor.shutdown()
+        self.data.wipe()
+        self.ui.close()
+
+    # ------------------------------------------------------------------ events in
+
+    def post(self, event: _Queued) -> None:
+        """Thread-safe: queue an event for the main loop and wake it."""
+        self._queue.put(event)
+        self.ui.wake()
+
+    def _device_event(self, event: dp.DeviceEvent) -> None:
+        """Called from device threads; translated on the main thread, in order."""
+        self.post(event)
+
+    def _dispatch(self, item: _Queued) -> None:
+        if isinstance(item, Event):
+            self.handle(item)
+            return
+        if isinstance(item, _JobRegistered):
+            for early in self._early_job_events.pop(item.job_id, []):
+                self._dispatch(early)
+            return
+        job = getattr(item, "job_id", None)
+        if job is not None and (job not in self.data.jobs or job in self._early_job_events):
+            self._early_job_events.setdefault(job, []).append(item)
+            return
+        translated = self._translate(item)
+        if translated is not None:
+            self.handle(translated)
+
+    def _translate(self, event: dp.DeviceEvent) -> Event | None:
+        """Device event → session event, on the main thread. A coin is journaled
+        here, before the session (and so the screen) hears of it; a coin that
+        comes with no transaction open is journaled by its stray payout."""
+        match event:
+            case dp.CardPresent():
+                return ev.CardInserted()
+            case dp.CardAbsent():
+                return ev.CardRemoved()
+            case dp.ReaderDetached():
+                return ev.DeviceFailed("card_reader", "CARD-NO-READER")
+            case dp.ReaderAttached():
+                return ev.DeviceRecovered("card_reader")
+            case dp.CoinCredited(value=value):
+                if self.session.state not in (State.IDLE, State.WIPE, State.OUT_OF_SERVICE):
+                    self.desk.credit(self.session.transaction_id, self.session.view().fee,
+                                     value)
+                return ev.CoinInserted(value)
+            case dp.CoinRejected(reason=reason):
+                log.info("coin rejected: %s", reason)
+                return None
+            case dp.DeviceFault(device=device, code=code):
+                return ev.DeviceFailed(device, code)
+            case dp.DeviceRecovered(device=device):
+                return ev.DeviceRecovered(device)
+            case dp.PrintJobProgress(job_id=job, pages_done=done, pages_total=total):
+                kind = self.data.jobs.get(job)
+                return None if kind is None else ev.PrintProgress(kind, done, total)
+            case dp.PrintJobFinished(job_id=job, outcome=outcome, pages_done=done, reason=why):
+                kind = self.data.jobs.get(job)
+                if kind is None:
+                    return None
+                self.data.finished_jobs.add(job)
+                self.supervisor.submit("printer", lambda: self.devices.printer.purge(job),
+                                       lambda exc: None)
+                return ev.PrintFinished(kind, outcome is dp.JobOutcome.COMPLETED, done, why)
+            case dp.PrinterStatusChanged(ready=ready, reasons=reasons):
+                if ready:
+                    return ev.DeviceRecovered("printer")
+                return ev.DeviceFailed("printer", ",".join(sorted(reasons)) or "not-ready")
+            case dp.TrayChanged(occupied=occupied):
+                return ev.TrayChanged(occupied)
+            case dp.MaintenanceKeyChanged(on=on):
+                log.info("maintenance key %s", "on" if on else "off")
+                return None
+        return None
+
+    # ------------------------------------------------------------------ the loop
+
+    def handle(self, event: Event) -> None:
+        before = self.session.state
+        commands = self.session.handle(event)
+        after = self.session.state
+        line = f"{type(event).__name__}: {before.value} -> {after.value}"
+        if before is not after or not isinstance(event, ev.TimerExpired):
+            self.transcript.append(line)
+            log.debug("%s", line)
+        if before is not after:
+            log.info("state %s -> %s", before.value, after.value)
+        for command in commands:
+            self.executor.execute(command)
+        with self._changed:
+            self._changed.notify_all()
+
+    def step(self, max_wait: float = 0.5) -> None:
+        """One turn of the loop (see the module docstring)."""
+        self._check_service_hours()
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            self._dispatch(item)
+        for expired in self.timers.due():
+            self.handle(expired)
+        self.ui.render(self.session.view())
+        left = self.timers.seconds_until_next()
+        wait = max_wait if left is None else min(max_wait, left)
+        for intent in self.ui.wait(wait):
+            self.handle(intent)
+
+    def run(self, stop: threading.Event, max_wait: float = 0.5) -> None:
+        while not stop.is_set():
+            self.step(max_wait)
+
+    def wait_for(self, predicate: Callable[[KioskApp], bool], timeout: float = 10.0) -> bool:
+        """From another thread: block until ``predicate(app)`` holds after some event."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(self):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(min(left, 0.2))
+        return True
+
+    def _check_service_hours(self) -> None:
+        now = self._wall_clock()
+        is_open = self.config.service_window.is_open(now)
+        if is_open != self._service_open:
+            self._service_open = is_open
+            reopens = "" if is_open else self.config.service_window.next_opening(now).strftime(
+                "%m-%d %H:%M")
+            self._queue.put(ev.ServiceHoursChanged(is_open, reopens))
+
+
+class Executor:
+    """Carries out session commands. Blocking work goes to a lane; results return
+    as events. No command handler lets an exception reach the main loop."""
+
+    def __init__(self, app: KioskApp) -> None:
+        self.app = app
+        self._handlers: dict[type[cmd.Command], Callable[[cmd.Command], None]] = {
+            cmd.Say: self._say, cmd.Silence: self._silence,
+            cmd.StartTimer: self._start_timer, cmd.CancelTimers: self._cancel_timers,
+            cmd.RaiseAlarm: self._raise_alarm, cmd.ClearAlarm: self._silence,
+            cmd.AlertStaff: self._alert_staff,
+            cmd.ReadCard: self._read_card, cmd.VerifyPin: self._verify_pin,
+            cmd.AuthenticateResident: self._authenticate, cmd.ReleaseCard: self._release_card,
+            cmd.OpenCenterSession: self._open_center, cmd.RequestDocument: self._request_document,
+            cmd.DiscardDocument: self._discard_document, cmd.ReportDelivery: self._report,
+            cmd.CloseCenterSession: self._close_center,
+            cmd.AcceptCoins: self._accept_coins, cmd.PayOut: self._pay_out,
+            cmd.RecordOutcome: self._record_outcome,
+            cmd.SubmitPrint: self._submit_print, cmd.PrintReceipt: self._print_receipt,
+            cmd.CancelPrint: self._cancel_print,
+            cmd.Wipe: self._wipe, cmd.CheckDevices: self._check_devices,
+        }
+
+    def execute(self, command: cmd.Command) -> None:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            log.error("no handler for %s", type(command).__name__)
+            return
+        try:
+            handler(command)
+        except Exception as exc:  # noqa: BLE001 — a failed command becomes an event
+            log.error("command %s failed: %s", type(command).__name__, type(exc).__name__)
+            self.app.post(ev.DeviceFailed("runtime", type(exc).__name__))
+
+    # shortcuts
+    @property
+    def d(self) -> Devices:
+        return self.app.devices
+
+    def _lane(self, lane: str, call: Callable[[], object],
+              on_error: Callable[[BaseException], object]) -> None:
+        self.app.supervisor.submit(lane, call, on_error)
+
+    # voice, timers, alarms --------------------------------------------------------
+    def _say(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.Say)
+        self.d.audio.play(c.prompt, self.app.session.language, repeat=c.repeat)
+
+    def _silence(self, c: cmd.Command) -> None:
+        self.d.audio.stop()
+
+    def _start_timer(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.StartTimer)
+        self.app.timers.start(c.timer, c.seconds, c.generation)
+
+    def _cancel_timers(self, c: cmd.Command) -> None:
+        self.app.timers.cancel_all()
+
+    def _raise_alarm(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.RaiseAlarm)
+        self.d.audio.play("alarm", self.app.session.language, priority=dp.Priority.ALARM,
+                          repeat=True)
+        if c.level >= 3:
+            self._alert_staff(cmd.AlertStaff(f"{c.alarm.value}"))
+
+    def _alert_staff(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.AlertStaff)
+        self.app.staff_alerts.append(c.reason)
+        log.warning("staff alert: %s", c.reason)
+
+    # card --------------------------------------------------------------------------
+    def _read_card(self, c: cmd.Command) -> None:
+        def call() -> Event:
+            info = self.d.card.read_card()
+            with self.app.data.lock:
+                self.app.data.card = info
+            expired = certificate_expired(info.certificate, dt.datetime.now(dt.UTC))
+            return ev.CardRead(info.tries_left, certificate_expired=expired)
+
+        self._lane("card", call, lambda exc: ev.CardReadFailed(_card_error_code(exc)))
+
+    def _verify_pin(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.VerifyPin)
+        pin = c.pin
+
+        def call() -> Event:
+            result = self.d.card.verify_pin(pin)
+            return ev.PinVerified() if result.verified else ev.PinRejected(result.tries_left)
+
+        def failed(exc: BaseException) -> Event:
+            if isinstance(exc, PinBlockedError):
+                return ev.PinRejected(0)
+            return ev.CardReadFailed(_card_error_code(exc))
+
+        self._lane("card", call, failed)
+
+    def _authenticate(self, c: cmd.Command) -> None:
+        def call() -> Event:
+            with self.app.data.lock:
+                session, card = self.app.data.center, self.app.data.card
+            if session is None or card is None:
+                return ev.AuthenticationFailed(ErrorCode.INTERNAL)
+            signature = self.d.card.sign(session.challenge)
+            menu = self.app.center.authenticate(session, card.certificate, signature)
+            return ev.ResidentAuthenticated(menu)
+
+        self._lane("card", call, lambda exc: ev.AuthenticationFailed(_center_error_code(exc)))
+
+    def _release_card(self, c: cmd.Command) -> None:
+        self._lane("card", self.d.card.release, lambda exc: None)
+
+    # center ------------------------------------------------------------------------
+    def _open_center(self, c: cmd.Command) -> None:
+        def call() -> Event:
+            session = self.app.center.open_session()
+            with self.app.data.lock:
+                self.app.data.center = session
+            return ev.CenterSessionOpened()
+
+        self._lane("center", call, lambda exc: ev.CenterFailed(_center_error_code(exc)))
+
+    def _request_document(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.RequestDocument)
+        request = c.request
+
+        def call() -> Event:
+            with self.app.data.lock:
+                session = self.app.data.center
+            if session is None:
+                return ev.DocumentFailed(request.request_id, ErrorCode.CENTER_UNREACHABLE)
+            document = self.app.center.issue(session, request)
+            self.app.data.hold(document.request_id, document.page_count, document.fee,
+                               document.pdf)
+            return ev.DocumentReady(document.request_id, document.page_count, document.fee)
+
+        self._lane("center", call,
+                   lambda exc: ev.DocumentFailed(request.request_id, _center_error_code(exc)))
+
+    def _discard_document(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.DiscardDocument)
+        self.app.data.discard(c.request_id)
+
+    def _report(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.ReportDelivery)
+        with self.app.data.lock:
+            session = self.app.data.center
+        if session is None:
+            return
+        result = DeliveryResult(c.result)
+
+        def call() -> None:
+            self.app.center.report_delivery(session, c.request_id, result, c.pages_printed)
+
+        self._lane("center", call, lambda exc: None)
+
+    def _close_center(self, c: cmd.Command) -> None:
+        with self.app.data.lock:
+            session = self.app.data.center
+        if session is not None:
+            self._lane("center", lambda: self.app.center.close(session), lambda exc: None)
+
+    # money -------------------------------------------------------------------------
+    def _accept_coins(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.AcceptCoins)
+        if c.values:
+            view = self.app.session.view()
+            self.app.desk.ensure_open(self.app.session.transaction_id, view.fee)
+        values = c.values
+        self._lane("coins", lambda: self.d.acceptor.accept(values),
+                   lambda exc: ev.DeviceFailed("coin_acceptor", getattr(exc, "code", "COIN")))
+
+    def _pay_out(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.PayOut)
+        txn, fee = self.app.session.transaction_id, self.app.session.view().fee
+        amount, reason = c.amount, c.reason
+
+        def call() -> list[Event]:
+            if reason is cmd.PayoutReason.STRAY:
+                report = self.app.desk.stray(amount)
+            else:
+                report = self.app.desk.pay(txn, fee, amount, reason)
+            return [ev.PayoutFinished(report.paid, report.owed,
+                                      stray=reason is cmd.PayoutReason.STRAY),
+                    ev.HopperLevelsChanged(self.app.desk.levels())]
+
+        self._lane("coins", call, lambda exc: [
+            ev.PayoutFinished(0, amount, stray=reason is cmd.PayoutReason.STRAY),
+            ev.DeviceFailed("hopper", getattr(exc, "code", "HOPPER"))])
+
+    def _record_outcome(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.RecordOutcome)
+        outcome = c
+        log.info("transaction %s %s: fee %d credited %d kept %d paid out %d owed %d",
+                 c.transaction_id, c.outcome.value, c.fee, c.credited, c.kept, c.paid_out,
+                 c.owed)
+        self._lane("coins", lambda: self.app.desk.record(outcome), lambda exc: None)
+
+    # printer -----------------------------------------------------------------------
+    def _submit(self, kind: PrintKind, document: bytes) -> None:
+        def call() -> _JobRegistered:
+            job = self.d.printer.submit(document, duplex=kind is PrintKind.DOCUMENT)
+            with self.app.data.lock:
+                self.app.data.jobs[job] = kind
+            return _JobRegistered(job)
+
+        def failed(exc: BaseException) -> list[Event]:
+            code = getattr(exc, "code", "PRN-ERROR")
+            return [ev.PrintFinished(kind, False, 0, code), ev.DeviceFailed("printer", code)]
+
+        self._lane("printer", call, failed)
+
+    def _submit_print(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.SubmitPrint)
+        with self.app.data.lock:
+            doc = self.app.data.documents.get(c.request_id)
+            document = bytes(doc.pdf) if doc is not None else None
+        if document is None:
+            self.app.post(ev.PrintFinished(PrintKind.DOCUMENT, False, 0, "no-document"))
+            return
+        self._submit(PrintKind.DOCUMENT, document)
+
+    def _print_receipt(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.PrintReceipt)
+        if self.app._receipt is None:
+            self.app.post(ev.PrintFinished(PrintKind.RECEIPT, True, 0, "no-receipt-renderer"))
+            return
+        self._submit(PrintKind.RECEIPT,
+                     self.app._receipt(c, self.app.config, self.app._wall_clock()))
+
+    def _cancel_print(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.CancelPrint)
+        job = self.app.data.job_for(c.kind)
+        if job is not None:
+            self._lane("printer", lambda: self.d.printer.cancel(job), lambda exc: None)
+
+    # housekeeping ------------------------------------------------------------------
+    def _wipe(self, c: cmd.Command) -> None:
+        jobs = self.app.data.wipe()
+
+        def call() -> Event:
+            for job in jobs:
+                self.d.printer.cancel(job)
+                self.d.printer.purge(job)
+            residue = self.app.data.residue()
+            if residue:
+                log.error("wipe left: %s", ", ".join(residue))
+            return ev.WipeDone(clean=not residue)
+
+        self._lane("printer", call, lambda exc: ev.WipeDone(clean=False))
+
+    def _check_devices(self, c: cmd.Command) -> None:
+        def call() -> list[Event]:
+            out: list[Event] = []
+            if self.d.printer.status().ready:
+                out.append(ev.DeviceRecovered("printer"))
+            return out
+
+        self._lane("printer", call, lambda exc: None)

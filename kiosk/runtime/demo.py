@@ -1,0 +1,105 @@
+"""A fictional resident who walks the kiosk through whole transactions.
+
+Used by ``kiosk demo`` and by the runtime's flow tests against the in-process
+fakes: touches are posted as the UI would post them, the card, coins and tray
+are worked through the fakes' helpers. Every step waits for the screen the
+resident expects and fails with the screen actually shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from drivers.fakes import FakeCard, FakeCardReader, FakeCoinAcceptor, FakeTraySensor
+from kiosk.core import events as ev
+from kiosk.core.menu import CertificateKind, Relation
+from kiosk.core.states import State
+from kiosk.runtime.app import KioskApp
+
+log = logging.getLogger(__name__)
+
+
+class ScriptError(AssertionError):
+    """The kiosk did not show what the resident expected."""
+
+
+@dataclass
+class Resident:
+    app: KioskApp
+    pin: str = field(default="1234", repr=False)
+    timeout: float = 10.0
+
+    @property
+    def card_reader(self) -> FakeCardReader:
+        reader = self.app.devices.card
+        assert isinstance(reader, FakeCardReader), "the demo resident needs the fake reader"
+        return reader
+
+    @property
+    def acceptor(self) -> FakeCoinAcceptor:
+        acceptor = self.app.devices.acceptor
+        assert isinstance(acceptor, FakeCoinAcceptor)
+        return acceptor
+
+    @property
+    def tray(self) -> FakeTraySensor:
+        tray = self.app.devices.tray
+        assert isinstance(tray, FakeTraySensor)
+        return tray
+
+    def expect(self, *states: State) -> State:
+        if not self.app.wait_for(lambda a: a.session.state in states, self.timeout):
+            raise ScriptError(f"expected {'/'.join(s.value for s in states)}, "
+                              f"kiosk shows {self.app.session.state.value}")
+        return self.app.session.state
+
+    def touch(self, *events: ev.Event) -> None:
+        for event in events:
+            self.app.post(event)
+
+    def insert_coins(self, coins: Iterable[int]) -> None:
+        for value in coins:
+            def slot_open(app: KioskApp, v: int = value) -> bool:
+                return v in self.acceptor.accepting
+
+            self.app.wait_for(slot_open, self.timeout)
+            if not self.acceptor.insert(value):
+                raise ScriptError(f"the slot refused a {value}-yen coin")
+
+    def obtain(self, kind: CertificateKind = CertificateKind.RESIDENCE, copies: int = 1,
+               coins: Iterable[int] = (500,), options: tuple[tuple[str, str], ...] = (),
+               card: FakeCard | None = None, language: str = "ja") -> None:
+        """Given an idle kiosk, obtain a certificate and take everything away."""
+        self.expect(State.IDLE)
+        self.touch(ev.StartPressed())
+        self.expect(State.LANGUAGE)
+        self.touch(ev.LanguageChosen(language))
+        self.expect(State.TERMS)
+        self.touch(ev.TermsAccepted())
+        self.expect(State.PLACE_CARD)
+        self.card_reader.insert(card or FakeCard(pin=self.pin))
+        self.expect(State.PIN)
+        self.touch(*(ev.PinDigit(int(d)) for d in self.pin), ev.PinSubmit())
+        self.expect(State.REMOVE_CARD)
+        self.card_reader.yank()
+        state = self.expect(State.CHOOSE_MUNICIPALITY, State.CHOOSE_KIND)
+        menu_view = self.app.session.view()
+        if state is State.CHOOSE_MUNICIPALITY:
+            wanted = Relation.DOMICILE if kind.value.startswith("koseki") else Relation.RESIDENCE
+            municipality = next(m for m in menu_view.municipalities if m.relation is wanted)
+            self.touch(ev.MunicipalityChosen(municipality.code))
+            self.expect(State.CHOOSE_KIND)
+        self.touch(ev.KindChosen(kind))
+        if self.expect(State.CHOOSE_OPTIONS, State.CHOOSE_COPIES) is State.CHOOSE_OPTIONS:
+            self.touch(ev.OptionsChosen(options))
+            self.expect(State.CHOOSE_COPIES)
+        self.touch(ev.CopiesChosen(copies))
+        self.expect(State.CONFIRM)
+        self.touch(ev.Confirmed())
+        self.expect(State.PAY)
+        self.insert_coins(coins)
+        self.expect(State.TAKE_PRINTOUT)
+        self.tray.take()
+        self.expect(State.IDLE)

@@ -1,0 +1,171 @@
+"""Whole transactions through the real runtime (executor, journal, lanes, timers)
+against the in-process fakes."""
+
+from __future__ import annotations
+
+import logging
+
+from drivers.fakes import FakeCard
+from kiosk.center.port import DeliveryResult
+from kiosk.core import events as ev
+from kiosk.core.menu import CertificateKind
+from kiosk.core.states import State
+from tests.runtime.conftest import RunningKiosk, make_app
+
+SCREENS_HAPPY = ["idle", "language", "terms", "place_card", "read_card", "pin", "sign",
+                 "remove_card", "choose_municipality", "choose_kind", "choose_options",
+                 "choose_copies", "confirm", "download", "pay", "print", "receipt",
+                 "take_printout"]
+
+
+def states_entered(app) -> list[str]:
+    """Every state the session entered, in order, from the transcript."""
+    out = ["idle"]
+    for line in app.transcript:
+        before, after = line.split(": ", 1)[1].split(" -> ")
+        if before != after:
+            out.append(after)
+    return out
+
+
+def subsequence(wanted: list[str], seen: list[str]) -> bool:
+    it = iter(seen)
+    return all(any(s == w for s in it) for w in wanted)
+
+
+def test_happy_path_pays_change_prints_and_wipes(kiosk, caplog):
+    """Given a kiosk on fakes, when a resident obtains two residence certificates
+    (600 yen) paying 1,000 yen, then 400 yen change leaves the hoppers, the center
+    hears "printed", the journal balances, and nothing of the session remains."""
+    caplog.set_level(logging.DEBUG)
+    app = kiosk.app
+    kiosk.resident.obtain(CertificateKind.RESIDENCE, copies=2, coins=(500, 500),
+                          options=(("head_relation", "yes"),))
+    app.supervisor.drain()
+    assert subsequence([*SCREENS_HAPPY, "wipe", "idle"], states_entered(app))
+    assert subsequence(["idle", "language", "pay", "idle"], app.ui.screens)
+    totals = app.desk.journal.totals()
+    assert (totals.inserted, totals.kept, totals.paid_out, totals.owed) == (1000, 600, 400, 0)
+    hundreds, tens = app.devices.hoppers
+    assert (hundreds.paid, tens.paid) == ([4], [])
+    assert app.center.deliveries[0][1:] == (DeliveryResult.PRINTED, 4)
+    assert app.center.open_sessions == 0
+    assert app.data.residue() == []
+    assert app.devices.printer.jobs == {}  # every job purged
+    logged = caplog.text + "\n".join(app.transcript)
+    for secret in ("8163", "見本 太郎", "見本 花子"):
+        assert secret not in logged
+
+
+def test_cancel_during_payment_refunds_everything(kiosk):
+    """Given 150 yen inserted, when the resident cancels, then 150 yen comes back,
+    the kiosk keeps nothing, the center hears "cancelled" and the kiosk wipes."""
+    app, r = kiosk.app, kiosk.resident
+    r.expect(State.IDLE)
+    r.touch(ev.StartPressed(), ev.LanguageChosen("en"), ev.TermsAccepted())
+    r.expect(State.PLACE_CARD)
+    r.card_reader.insert(FakeCard(pin="8163"))
+    r.expect(State.PIN)
+    r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+    r.expect(State.REMOVE_CARD)
+    r.card_reader.yank()
+    r.expect(State.CHOOSE_MUNICIPALITY)
+    r.touch(ev.MunicipalityChosen("999911"), ev.KindChosen(CertificateKind.SEAL))
+    r.expect(State.CHOOSE_COPIES)
+    r.touch(ev.CopiesChosen(1), ev.Confirmed())
+    r.expect(State.PAY)
+    r.insert_coins((100, 50))
+    assert app.wait_for(lambda a: a.session.view().credited == 150)
+    r.touch(ev.Cancel())
+    r.expect(State.IDLE)
+    app.supervisor.drain()
+    totals = app.desk.journal.totals()
+    assert (totals.inserted, totals.kept, totals.paid_out, totals.owed) == (150, 0, 150, 0)
+    hundreds, tens = app.devices.hoppers
+    assert sum(hundreds.paid) * 100 + sum(tens.paid) * 10 == 150
+    assert app.center.deliveries[-1][1] == DeliveryResult.CANCELLED
+    assert app.devices.printer.jobs == {}
+    assert app.data.residue() == []
+
+
+def test_print_failure_refunds_unprinted_copies_and_goes_out_of_service(kiosk):
+    app, r = kiosk.app, kiosk.resident
+    app.devices.printer.fail_next(after_pages=2, reason="media-jam")
+    r.expect(State.IDLE)
+    r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+    r.expect(State.PLACE_CARD)
+    r.card_reader.insert(FakeCard(pin="8163"))
+    r.expect(State.PIN)
+    r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+    r.expect(State.REMOVE_CARD)
+    r.card_reader.yank()
+    r.expect(State.CHOOSE_MUNICIPALITY)
+    r.touch(ev.MunicipalityChosen("999911"), ev.KindChosen(CertificateKind.SEAL))
+    r.expect(State.CHOOSE_COPIES)
+    r.touch(ev.CopiesChosen(2), ev.Confirmed())
+    r.expect(State.PAY)
+    r.insert_coins((500, 100))
+    r.expect(State.ERROR)
+    assert app.session.view().error.value == "printer_fault"
+    r.touch(ev.Acknowledge())
+    r.expect(State.TAKE_PRINTOUT)
+    r.tray.take()
+    r.expect(State.OUT_OF_SERVICE)
+    app.supervisor.drain()
+    totals = app.desk.journal.totals()
+    assert (totals.inserted, totals.kept, totals.paid_out) == (600, 300, 300)
+    assert app.center.deliveries[-1][1:] == (DeliveryResult.FAILED, 2)
+
+
+def test_stray_coin_at_idle_is_paid_back_and_journaled(kiosk):
+    app = kiosk.app
+    kiosk.resident.expect(State.IDLE)
+    app.devices.acceptor.accept(frozenset({100}))  # a slot left open by a fault
+    app.devices.acceptor.insert(100)
+    assert app.wait_for(lambda a: sum(a.devices.hoppers[0].paid) == 1)
+    app.supervisor.drain()
+    totals = app.desk.journal.totals()
+    assert (totals.inserted, totals.paid_out, totals.kept) == (100, 100, 0)
+    assert app.session.state is State.IDLE
+
+
+def test_reader_unplugged_takes_the_kiosk_out_of_service(kiosk):
+    r = kiosk.resident
+    r.expect(State.IDLE)
+    r.card_reader.unplug()
+    r.expect(State.OUT_OF_SERVICE)
+    r.card_reader.plug()
+    r.expect(State.IDLE)
+
+
+def test_wrong_pin_shows_tries_from_the_card(kiosk):
+    app, r = kiosk.app, kiosk.resident
+    r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+    r.expect(State.PLACE_CARD)
+    card = r.card_reader.insert(FakeCard(pin="8163", tries_left=2))
+    r.expect(State.PIN)
+    assert app.session.view().tries_left == 2
+    r.touch(*(ev.PinDigit(int(d)) for d in "0000"), ev.PinSubmit())
+    assert app.wait_for(lambda a: a.session.view().tries_left == 1)
+    assert card.tries_left == 1 and app.session.view().notice == "wrong_pin_one_left"
+    r.touch(*(ev.PinDigit(int(d)) for d in "0000"), ev.PinSubmit())
+    r.expect(State.ERROR)
+    assert app.session.view().error.value == "pin_locked"
+    r.touch(ev.Acknowledge())
+    r.expect(State.CARD_LEFT)
+    r.card_reader.yank()
+    r.expect(State.IDLE)
+    assert r.card_reader.operations.count("verify_pin") == 2  # never retried on its own
+
+
+def test_timeouts_ask_for_more_time_then_cancel(tmp_path):
+    """Given one-second timeouts, when nobody touches the card screen, the kiosk
+    asks for more time, then cancels through wipe back to idle."""
+    app = make_app(tmp_path, timeouts={"place_card": 0.3, "more_time": 0.3})
+    with RunningKiosk(app) as kiosk:
+        r = kiosk.resident
+        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+        r.expect(State.PLACE_CARD)
+        assert app.wait_for(lambda a: a.session.view().more_time, 5)
+        r.expect(State.IDLE)
+        assert "WipeDone: wipe -> idle" in app.transcript
