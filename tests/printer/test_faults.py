@@ -1,0 +1,167 @@
+"""The emulator's fault catalogue through the real driver and the private cupsd.
+
+Each fault must end as the kiosk can act on it: a PrinterStatusChanged naming the
+fault while it lasts, a PrintJobFinished(FAILED, pages_done=…) when the job cannot
+finish, and never a page printed twice. The zero-retention check of the ``emu``
+fixture runs after every one of them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from drivers.ports import JobOutcome, PrinterStatusChanged, PrintJobFinished
+
+
+def assert_printed_once(emu, job: str, pages: int) -> None:
+    """One backend run for the job, and each page number at most once, in order."""
+    printouts = [p for p in emu.tray.wait_settled() if p.job_id == int(job)]
+    assert len(printouts) == 1, "the job reached the printer twice"
+    numbers = [p.number for p in printouts[0].pages]
+    assert numbers == list(range(1, pages + 1))
+
+
+def finished_events(events, job):
+    return [e for e in events.since() if isinstance(e, PrintJobFinished) and e.job_id == job]
+
+
+@pytest.mark.parametrize("fault", ["media-empty", "offline", "door-open"])
+def test_waiting_fault_that_is_never_fixed_fails_the_job(emu, printer, events, documents,
+                                                         fault):
+    """Given a fault nobody fixes, the printer reports it, gives up, and the job FAILS
+    with nothing printed; the fault's name is the reason."""
+    reason = fault
+    emu.control.set(fault, give_up=0.5)
+    mark = events.mark()
+    pdf, _ = documents.make(2)
+    job = printer.submit(pdf)
+    status = events.status(lambda e: reason in e.reasons, after=mark)
+    assert not status.ready
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done, finished.reason) == (
+        JobOutcome.FAILED, 0, reason)
+    assert_printed_once(emu, job, 0)
+    assert len(finished_events(events, job)) == 1
+
+
+def test_paper_out_before_the_job_then_loaded(emu, printer, events, documents):
+    """Given no paper, when staff load paper, the job prints completely, once."""
+    emu.control.set("media-empty")
+    mark = events.mark()
+    pdf, _ = documents.make(3)
+    job = printer.submit(pdf)
+    events.status(lambda e: "media-empty" in e.reasons, after=mark)
+    emu.control.clear()
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done) == (JobOutcome.COMPLETED, 3)
+    assert_printed_once(emu, job, 3)
+    later = events.since(mark)
+    cleared = [e for e in later if isinstance(e, PrinterStatusChanged)
+               and "media-empty" not in e.reasons]
+    assert cleared, "the printer never reported the paper back"
+
+
+def test_paper_out_during_the_job_then_loaded(emu, printer, events, documents):
+    """Given paper running out after page 1, when paper is loaded, pages 2-3 print
+    and page 1 is not printed again."""
+    emu.control.set("media-empty-after", page=1)
+    mark = events.mark()
+    pdf, _ = documents.make(3)
+    job = printer.submit(pdf)
+    events.status(lambda e: "media-empty" in e.reasons, after=mark)
+    emu.control.clear()
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done) == (JobOutcome.COMPLETED, 3)
+    assert_printed_once(emu, job, 3)
+
+
+def test_paper_out_during_the_job_never_loaded(emu, printer, events, documents):
+    emu.control.set("media-empty-after", page=1, give_up=0.5)
+    pdf, _ = documents.make(3)
+    job = printer.submit(pdf)
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done, finished.reason) == (
+        JobOutcome.FAILED, 1, "media-empty")
+    assert_printed_once(emu, job, 1)
+
+
+def test_jam_fails_the_job_and_blocks_until_cleared(emu, printer, events, documents):
+    """Given a jam after page 2 of 3, the job FAILS with 2 pages done and the printer
+    reports media-jam; the next job fails at once while the jam is there; once staff
+    clear it, the next job prints and the reason is gone."""
+    emu.control.set("jam-after", page=2)
+    mark = events.mark()
+    pdf, _ = documents.make(3)
+    job = printer.submit(pdf)
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done, finished.reason) == (
+        JobOutcome.FAILED, 2, "media-jam")
+    status = events.status(lambda e: "media-jam" in e.reasons, after=mark)
+    assert not status.ready
+    assert printer.status().reasons >= {"media-jam"}
+    assert_printed_once(emu, job, 2)
+    emu.take()
+
+    again, _ = documents.make(1)
+    second = printer.submit(again)
+    assert events.finished(second).outcome is JobOutcome.FAILED
+    assert_printed_once(emu, second, 0)
+
+    emu.control.clear()
+    mark = events.mark()
+    third_pdf, _ = documents.make(1)
+    third = printer.submit(third_pdf)
+    assert events.finished(third).outcome is JobOutcome.COMPLETED
+    events.status(lambda e: e.ready and "media-jam" not in e.reasons, after=mark)
+    assert_printed_once(emu, third, 1)
+
+
+def test_device_error_fails_the_job(emu, printer, events, documents):
+    emu.control.set("fail")
+    pdf, _ = documents.make(2)
+    job = printer.submit(pdf)
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done) == (JobOutcome.FAILED, 0)
+    assert finished.reason
+    assert_printed_once(emu, job, 0)
+
+
+def test_slow_printing_reports_each_page(emu, printer, events, documents):
+    emu.control.set("slow", delay=0.2)
+    pdf, _ = documents.make(3)
+    job = printer.submit(pdf)
+    finished = events.finished(job)
+    assert (finished.outcome, finished.pages_done) == (JobOutcome.COMPLETED, 3)
+    progress = [e.pages_done for e in events.since()
+                if getattr(e, "job_id", None) == job and not isinstance(e, PrintJobFinished)]
+    assert progress == sorted(set(progress))
+    assert progress[-1] == 3
+    assert_printed_once(emu, job, 3)
+
+
+def test_toner_low_is_a_warning_not_a_stop(emu, printer, events, documents):
+    emu.control.set("toner-low")
+    mark = events.mark()
+    pdf, _ = documents.make(1)
+    job = printer.submit(pdf)
+    assert events.finished(job).outcome is JobOutcome.COMPLETED
+    status = events.status(lambda e: "toner-low" in e.reasons, after=mark)
+    assert status.ready
+    assert_printed_once(emu, job, 1)
+
+
+def test_cancel_during_a_jam_free_slow_job_prints_no_more_pages(emu, printer, events,
+                                                               documents):
+    """The kiosk gives up on a slow job: pages already out stay out, no page repeats."""
+    emu.control.set("slow", delay=0.3)
+    pdf, _ = documents.make(4)
+    job = printer.submit(pdf)
+    events.wait_for(lambda e: getattr(e, "pages_done", 0) >= 1 and getattr(e, "job_id", "")
+                    == job)
+    printer.cancel(job)
+    finished = events.finished(job)
+    assert finished.outcome is JobOutcome.CANCELLED
+    [printout] = [p for p in emu.tray.wait_settled() if p.job_id == int(job)]
+    numbers = [p.number for p in printout.pages]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) < 4
+    assert finished.pages_done <= len(numbers)
