@@ -413,24 +413,28 @@ def _permute(img: Image.Image, key: bytes, block: int, inverse: bool) -> Image.I
 
 @functools.lru_cache(maxsize=1)
 def copy_evident_pattern() -> Image.Image:
-    """Fine background dots; the latent 複写 in coarser dots that survive copying."""
+    """A void-pantograph approximation: the latent 複写 hides at the original's tone.
+
+    Background: fine 1-pixel dots every 2 pixels; latent word: 2x2 dots every 4
+    pixels. Both cover a quarter of the area, so the original looks evenly grey;
+    a copier drops the fine dots and keeps the coarse ones, and 複写 appears.
+    """
     px = 4  # per mm
     w, h = int(186 * px), int(112 * px)
     mask = Image.new("L", (w, h), 0)
-    md = ImageDraw.Draw(mask)
-    f = ImageFont.truetype(font_path("gothic"), int(h * 0.62))
-    md.text((w / 2, h / 2), "複写", font=f, fill=255, anchor="mm")
-    img = Image.new("L", (w, h), 255)
-    d = ImageDraw.Draw(img)
-    mp = mask.load()
-    assert mp is not None
-    for y in range(0, h, 3):
-        for x in range((y // 3) % 2, w, 3):
-            if mp[x, y]:
-                d.rectangle((x, y, x + 1, y + 1), fill=150)
-            else:
-                d.point((x, y), fill=175)
-    return img.convert("RGB")
+    ImageDraw.Draw(mask).text((w / 2, h / 2), "複写", fill=255, anchor="mm",
+                              font=ImageFont.truetype(font_path("gothic"), int(h * 0.62)))
+    latent = mask.tobytes()
+    pixels = bytearray(b"\xff" * (w * h))
+    for y in range(h):
+        row = y * w
+        for x in range(w):
+            if latent[row + x]:
+                if x % 4 < 2 and y % 4 < 2:
+                    pixels[row + x] = 140
+            elif x % 2 == 0 and y % 2 == 0:
+                pixels[row + x] = 140
+    return Image.frombytes("L", (w, h), bytes(pixels)).convert("RGB")
 
 
 def back_face(code: str, document_id: str, verify_site: str, copy: int,
