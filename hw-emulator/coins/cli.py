@@ -95,7 +95,7 @@ def register(subparsers: Any) -> None:
     sub = coins.add_subparsers(dest="coins_command", metavar="ACTION", required=True)
 
     def control_parser(name: str, help_: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_)
+        p: argparse.ArgumentParser = sub.add_parser(name, help=help_)
         p.add_argument("--control", default=DEFAULT_CONTROL, help="control socket path")
         p.set_defaults(handler=_control)
         return p

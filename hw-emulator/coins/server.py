@@ -216,7 +216,10 @@ class CoinEmulator:
             frames = list(exc.frames)
             log.debug("bus: %s", exc)
         for frame in frames:
-            self._serve_frame(frame, now)
+            try:
+                self._serve_frame(frame, now)
+            except Exception:  # a model bug must not take the whole bus down
+                log.exception("emulator failed on %s", frame)
 
     def _serve_frame(self, frame: Frame, now: float) -> None:
         device = self.devices.get(frame.dest)
@@ -366,9 +369,9 @@ class CoinEmulator:
         elif name == "coin_jam":
             self.acceptor.jam()
         elif name == "hopper_empty":
-            self.hoppers[int(address)].level = int(req.get("after", 0))
+            self.hoppers[int(address or 3)].level = int(req.get("after", 0))
         elif name == "hopper_jam":
-            self.hoppers[int(address)].jam_after = int(req.get("after", 0))
+            self.hoppers[int(address or 3)].jam_after = int(req.get("after", 0))
         else:
             return {"ok": False, "error": f"unknown fault {name!r}; known: {sorted(FAULTS)}"}
         return {"ok": True}

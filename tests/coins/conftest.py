@@ -13,9 +13,8 @@ import pytest
 from hw_emulator.coins import EmulatorHandle, start_emulator
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("coins", max_examples=300, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("coins")
+# Applied per test (a global profile would change other suites' Hypothesis runs).
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 POLL = 0.01  # the acceptor poll interval in tests (200 ms on the kiosk)
 

@@ -19,6 +19,8 @@ from drivers.coins.codec import (
 )
 from drivers.errors import CoinProtocolError
 
+from .conftest import FUZZ
+
 H = bytes.fromhex
 
 # (frame, wire) pairs recomputed in cctalk.md §1.6 (simple checksum)
@@ -174,6 +176,7 @@ def _chunks(data: bytes, cuts: list[int]) -> list[bytes]:
     return out
 
 
+@FUZZ
 @given(st.binary(max_size=600), st.lists(st.integers(0, 600), max_size=30),
        st.lists(st.floats(0, 0.2), max_size=30), st.booleans())
 def test_random_bytes_give_frames_or_protocol_error(data, cuts, gaps, crc):
@@ -190,6 +193,7 @@ def test_random_bytes_give_frames_or_protocol_error(data, cuts, gaps, crc):
             assert Decoder(crc=crc).feed(encode(f, crc=crc), 0.0) == [f]
 
 
+@FUZZ
 @given(st.binary(max_size=300), st.lists(st.integers(0, 300), max_size=20),
        st.integers(0, 255), st.integers(0, 255))
 def test_random_bytes_into_a_transaction(data, cuts, address, header):
@@ -204,6 +208,7 @@ def test_random_bytes_into_a_transaction(data, cuts, address, header):
             return
 
 
+@FUZZ
 @given(st.lists(frames, max_size=8), st.lists(st.integers(0, 2000), max_size=40),
        st.booleans())
 def test_valid_frames_survive_any_chunking(fs, cuts, crc):

@@ -20,6 +20,8 @@ from drivers.coins.credit import (
 )
 from drivers.errors import CoinProtocolError
 
+from .conftest import FUZZ
+
 
 def reading(counter: int, *pairs: tuple[int, int]) -> BufferedCredit:
     padded = list(pairs) + [(0, 0)] * (5 - len(pairs))
@@ -94,6 +96,7 @@ def test_resume_recovers_events_after_a_host_crash():
     assert t.update(reading(3, (1, 0), (1, 0), (1, 0))) == [EventsLost(158)]
 
 
+@FUZZ
 @given(st.lists(st.integers(0, 5), max_size=200), st.integers(1, 255))
 def test_tracker_counts_every_event_exactly_once(batches, start):
     """Given a device producing batches of at most five events between polls,
