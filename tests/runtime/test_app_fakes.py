@@ -169,3 +169,24 @@ def test_timeouts_ask_for_more_time_then_cancel(tmp_path):
         assert app.wait_for(lambda a: a.session.view().more_time, 5)
         r.expect(State.IDLE)
         assert "WipeDone: wipe -> idle" in app.transcript
+
+
+def test_outside_service_hours_the_idle_screen_says_when_it_reopens(tmp_path):
+    """Given the kiosk's clock at 23:30, a resident who presses start stays on the
+    idle screen, which says when the service resumes."""
+    import datetime as dt
+
+    from kiosk.runtime.build import build_app
+    from kiosk.runtime.config import parse
+    from kiosk.runtime.headless import HeadlessUI
+
+    late = dt.datetime(2026, 11, 24, 23, 30)
+    config = parse({"kiosk": {"id": "T", "state_dir": str(tmp_path / "s")},
+                    "ui": {"kind": "null"}}, "<test>")
+    app = build_app(config, ui=HeadlessUI(), wall_clock=lambda: late)
+    with RunningKiosk(app) as kiosk:
+        assert app.wait_for(lambda a: not a.session.view().service_open)
+        kiosk.resident.touch(ev.StartPressed())
+        assert app.wait_for(lambda a: a.session.view().notice == "closed")
+        assert app.session.state is State.IDLE
+        assert app.session.view().reopens == "11-25 06:30"
