@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hw_emulator.printer import PrivateCups
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from drivers.ports import DeviceEvent, PrinterStatusChanged, PrintJobFinished
 from drivers.printer import CupsPrinter
+from hw_emulator.printer import PrivateCups
 
 WAIT = 30.0  # an upper bound for a job on a loaded machine, never an assertion
 
