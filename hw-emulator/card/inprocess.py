@@ -16,13 +16,12 @@ import threading
 import time
 from typing import Any
 
-from hw_emulator.card.card import VirtualCard
-from hw_emulator.card.state import LoadedCard, initial_tries, load_card, persist_tries
-
 from drivers.card import apdu
 from drivers.card.reader import JpkiReaderBase
 from drivers.errors import CardMuteError, CardRemovedError
 from drivers.ports import CardAbsent, CardPresent, EventSink, ReaderAttached, ReaderDetached
+from hw_emulator.card.card import VirtualCard
+from hw_emulator.card.state import LoadedCard, initial_tries, load_card, persist_tries
 
 READER_NAME = "Konbini In-Process Virtual Reader 00"
 

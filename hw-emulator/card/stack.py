@@ -226,7 +226,7 @@ class CardStack:
         self._wait_for(self.control_path.exists, "card control socket", 15.0,
                        proc=self._card_proc)
         if self.initially_present:
-            self._wait_seen()
+            self.wait_ready()
 
     def stop_card(self) -> None:
         proc, self._card_proc = self._card_proc, None
@@ -248,7 +248,7 @@ class CardStack:
         """Put the card on the reader; waits until pcscd has polled it."""
         reply = control(self.control_path, "present")
         if wait:
-            self._wait_seen()
+            self.wait_ready()
         return reply
 
     def remove(self) -> dict[str, Any]:
@@ -273,7 +273,7 @@ class CardStack:
                 return False
         return True
 
-    def _wait_seen(self) -> None:
+    def wait_ready(self) -> None:
         self._wait_for(lambda: bool(self.status().get("ready")), "pcscd to power the card", 15.0,
                        proc=self._card_proc)
 

@@ -30,10 +30,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from hw_emulator.card.card import Application, BinaryFile, CardSpec, KeyFile, PinFile
-from hw_emulator.pki import ensure_test_pki, issue_certificate, write_private_key
 
 from drivers.card.profiles import JPKI_AID, NEXT_GEN_AID
+from hw_emulator.card.card import Application, BinaryFile, CardSpec, KeyFile, PinFile
+from hw_emulator.pki import ensure_test_pki, issue_certificate, write_private_key
 
 FORMAT = 1
 DEFAULT_PIN = "1234"

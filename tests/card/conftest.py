@@ -69,6 +69,17 @@ def pcsc_stack(tmp_path_factory: pytest.TempPathFactory, card_state: Path,
         stack.stop()
 
 
+@pytest.fixture
+def pcsc_card(pcsc_stack: CardStack, new_card: Any) -> CardStack:
+    """The session stack serving a fresh default card, present and powered."""
+    paths = new_card("default")
+    pcsc_stack.stop_card()
+    pcsc_stack.card = paths.directory.name
+    pcsc_stack.initially_present = True
+    pcsc_stack.start_card()
+    return pcsc_stack
+
+
 class Rig:
     """One backend of the contract suite: a started reader port plus the customer's hands."""
 
