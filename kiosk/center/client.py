@@ -24,6 +24,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import ssl
 import threading
 import time
@@ -225,9 +226,14 @@ class HttpCenter:
         self._retry_backoff = retry_backoff
         self._busy_wait_max = busy_wait_max
         self._pinned_ca = x509.load_pem_x509_certificate(Path(ca_path).read_bytes())
+        transport = httpx.HTTPTransport(
+            verify=make_ssl_context(ca_path, client_cert, client_key),
+            # a request's headers and body are separate writes: no Nagle delay
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
-            verify=make_ssl_context(ca_path, client_cert, client_key),
+            transport=transport,
             trust_env=False,  # never go through a proxy from the environment
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "X-Kiosk-Id": kiosk_id},
