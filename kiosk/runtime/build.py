@@ -7,24 +7,41 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from kiosk.runtime.app import KioskApp, ReceiptRenderer, UiPort
+from kiosk.core.commands import PrintReceipt
+from kiosk.core.menu import CertificateKind
+from kiosk.runtime.app import KioskApp, UiPort
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.config import Config, ConfigError
 from kiosk.runtime.headless import HeadlessUI
 from kiosk.runtime.money import Journal
+from kiosk.runtime.receipt import Receipt, ReceiptLine, render_receipt
 from kiosk.runtime.registry import build_center, build_devices
 
 log = logging.getLogger(__name__)
 
 
-def _receipt_renderer() -> ReceiptRenderer | None:
-    """The reportlab receipt, when kiosk.runtime.receipt is available."""
-    try:
-        receipt = importlib.import_module("kiosk.runtime.receipt")
-    except ImportError:
-        return None
-    render = getattr(receipt, "render_for_command", None)
-    return render if callable(render) else None
+#: How each kind is named on the receipt (the receipt is in Japanese, like the
+#: municipality's certificate it accompanies).
+KIND_NAMES_JA = {
+    CertificateKind.RESIDENCE: "住民票の写し",
+    CertificateKind.RESIDENCE_ITEMS: "住民票記載事項証明書",
+    CertificateKind.SEAL: "印鑑登録証明書",
+    CertificateKind.KOSEKI_FULL: "戸籍全部事項証明書",
+    CertificateKind.KOSEKI_INDIVIDUAL: "戸籍個人事項証明書",
+    CertificateKind.KOSEKI_ATTACHMENT: "戸籍の附票の写し",
+    CertificateKind.TAX: "所得・課税証明書",
+}
+
+
+def render_receipt_for(command: PrintReceipt, config: Config, now: dt.datetime) -> bytes:
+    """The session's receipt command, with the store's and kiosk's details, as a PDF."""
+    receipt = Receipt(
+        store=config.kiosk.store, kiosk_id=config.kiosk.id, issued_at=now,
+        transaction_no=command.transaction_id,
+        lines=tuple(ReceiptLine(KIND_NAMES_JA[line.kind], line.copies, line.fee_per_copy)
+                    for line in command.lines),
+        paid=command.paid, change=command.change, refund=command.refund)
+    return render_receipt(receipt)
 
 
 def build_ui(config: Config) -> UiPort:
@@ -52,4 +69,4 @@ def build_app(config: Config, *, ui: UiPort | None = None,
                           f"in {config.kiosk.state_dir}: {exc.strerror or exc}") from None
     desk = CashDesk(journal, devices.hoppers)
     return KioskApp(config, devices, center, ui or build_ui(config), desk,
-                    receipt=_receipt_renderer(), wall_clock=wall_clock)
+                    receipt=render_receipt_for, wall_clock=wall_clock)

@@ -15,5 +15,6 @@ def test_demo_runs_a_whole_transaction_headless(tmp_path):
     assert "PrintFinished: print -> receipt" in transcript
     assert transcript.rstrip().endswith("WipeDone: wipe -> idle")
     printed = list((out / "printed").glob("*.pdf"))
-    assert printed and all(p.read_bytes().startswith(b"%PDF") for p in printed)
+    assert len(printed) == 2  # the certificate and the receipt
+    assert all(p.read_bytes().startswith(b"%PDF") for p in printed)
     assert (out / "state" / "journal.sqlite3").exists()
