@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hw_emulator.card.state import card_paths
+from hw_emulator.card.state import card_paths, make_card
 from hw_emulator.card.vpcd import DEFAULT_PORT, control
 
 SYSTEM_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -110,6 +110,7 @@ class CardStack:
         self._card_proc: subprocess.Popen[bytes] | None = None
         self._pcscd_log: Any = None
         self._card_log: Any = None
+        self.started = False
 
     # ------------------------------------------------------------ properties
 
@@ -136,7 +137,8 @@ class CardStack:
     # ------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> CardStack:
-        self.start()
+        if not self.started:
+            self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -163,6 +165,7 @@ class CardStack:
         except BaseException:
             self.stop()
             raise
+        self.started = True
 
     def start_pcscd(self) -> None:
         """(Re)start our pcscd; a restart keeps the same socket path and vpcd port."""
@@ -241,6 +244,7 @@ class CardStack:
     def stop(self) -> None:
         self.stop_card()
         self.stop_pcscd()
+        self.started = False
 
     # ------------------------------------------------------------ the customer
 
@@ -300,3 +304,20 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def start_card_stack(workdir: Path | str, profile: str = "default", *, pin: str = "1234",
+                     mode: str = "auto", present: bool = True) -> CardStack:
+    """Make a fresh card from ``profile`` under ``workdir`` and start pcscd + vpcd + card.
+
+    For demos and end-to-end tests: the caller owns the returned stack and must
+    :meth:`CardStack.stop` it (or use it as a context manager). The PC/SC client
+    environment of this process is pointed at the stack's pcscd.
+    """
+    workdir = Path(workdir)
+    state = workdir / "cards"
+    paths = make_card(state, profile, name=profile, pin=pin)
+    stack = CardStack(workdir / "pcscd", state, paths.directory.name, mode=mode,
+                      present=present)
+    stack.start()
+    return stack
