@@ -20,7 +20,6 @@ ROUNDS = 8
 
 def run() -> list[dict]:
     from hw_emulator.center import documents, start_center
-
     from kiosk.center.client import HttpCenter
     from kiosk.core.menu import CertificateKind, IssueRequest
 

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
+
 from hw_emulator import pki
 from hw_emulator.center.model import World
 
@@ -156,8 +157,8 @@ class SoftwareCard:
     """A resident's user-authentication key and certificate, in software.
 
     ``sign`` does what the card does for the kiosk: RSA-2048 PKCS#1 v1.5 over the
-    SHA-256 DigestInfo of the data, or ECDSA P-384 with SHA-256 (DER signature)
-    for the next-generation profile.
+    SHA-256 DigestInfo of the data, or ECDSA P-384 with SHA-384 (DER signature)
+    for the next-generation profile, as ``drivers.card`` drives them.
     """
 
     resident_id: str
@@ -177,7 +178,7 @@ class SoftwareCard:
     def sign(self, data: bytes) -> bytes:
         if isinstance(self.key, rsa.RSAPrivateKey):
             return self.key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        return self.key.sign(data, ec.ECDSA(hashes.SHA256()))
+        return self.key.sign(data, ec.ECDSA(hashes.SHA384()))
 
 
 def issue_card_certificate(center_pki: CenterPki, world: World, resident_id: str,

@@ -20,10 +20,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from PIL import Image
+
 from hw_emulator.center import render
 from hw_emulator.center.cards import CenterPki
 from hw_emulator.center.model import KindRule, MunicipalityData, Resident, World
-from PIL import Image
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

@@ -31,7 +31,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hw_emulator.center.model import JST, KindRule, MunicipalityData, Resident, World
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
@@ -40,6 +39,8 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+
+from hw_emulator.center.model import JST, KindRule, MunicipalityData, Resident, World
 
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
 FONT_CANDIDATES = {

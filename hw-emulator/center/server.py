@@ -41,9 +41,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from PIL import Image, UnidentifiedImageError
+
 from hw_emulator.center import cards, documents, render
 from hw_emulator.center.model import Refused, World
-from PIL import Image, UnidentifiedImageError
 
 log = logging.getLogger("hw_emulator.center")
 
@@ -229,6 +230,17 @@ class CenterEmulator:
     def card(self, resident_id: str, profile: str = "rsa") -> cards.SoftwareCard:
         """The software card of a fictional resident (see ``fictional.toml``)."""
         return cards.software_card(self.pki, self.world, resident_id, profile)
+
+    def card_certificate(self, resident_id: str,
+                         public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+                         ) -> x509.Certificate:
+        """A user-auth certificate for a card that keeps its own key (the virtual card).
+
+        Issued under this center's card CA with the resident's card serial, so the
+        center finds the resident when the card authenticates. The virtual card must
+        use the same PKI directory (``self.pki.directory``).
+        """
+        return cards.issue_card_certificate(self.pki, self.world, resident_id, public_key)
 
     def set_fault(self, name: str, *, times: int | None = -1, **params: Any) -> None:
         if name not in FAULTS:
@@ -648,7 +660,7 @@ class CenterEmulator:
 
 
 def _signature_ok(cert: x509.Certificate, challenge: bytes, signature: bytes) -> bool:
-    """RSA PKCS#1 v1.5 or ECDSA (DER or raw r||s), both over SHA-256 of the challenge."""
+    """RSA PKCS#1 v1.5 over SHA-256, or ECDSA (DER or raw r||s) over SHA-384 or SHA-256."""
     key = cert.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey):
@@ -659,8 +671,13 @@ def _signature_ok(cert: x509.Certificate, challenge: bytes, signature: bytes) ->
             if len(signature) == 2 * size and signature[0] != 0x30:
                 signature = encode_dss_signature(int.from_bytes(signature[:size], "big"),
                                                  int.from_bytes(signature[size:], "big"))
-            key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
-            return True
+            # the next-generation card pairs P-384 with SHA-384; accept SHA-256 as well
+            for algorithm in (hashes.SHA384(), hashes.SHA256()):
+                try:
+                    key.verify(signature, challenge, ec.ECDSA(algorithm))
+                    return True
+                except InvalidSignature:
+                    continue
     except (InvalidSignature, ValueError):
         return False
     return False

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from hw_emulator.center import CenterEmulator, start_center
 
+from hw_emulator.center import CenterEmulator, start_center
 from kiosk.center.client import HttpCenter
 from kiosk.center.port import CenterSession
 from kiosk.core.menu import CertificateKind, IssueRequest, Menu

@@ -9,8 +9,8 @@ import subprocess
 
 import httpx
 import pytest
-from hw_emulator.center import CenterEmulator
 
+from hw_emulator.center import CenterEmulator
 from kiosk.center.client import HttpCenter, RequestState, make_ssl_context
 from kiosk.center.port import CenterError, CenterPort, DeliveryResult
 from kiosk.core.menu import CertificateKind, ErrorCode, Relation

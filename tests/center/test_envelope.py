@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from hw_emulator.center import CenterEmulator, documents
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hw_emulator.center import CenterEmulator, documents
 from kiosk.center import envelope as env
 from kiosk.center import pdfpages
 from kiosk.center.fake import tiny_pdf

@@ -11,8 +11,8 @@ import threading
 from typing import Any
 
 import pytest
-from hw_emulator.center import CenterEmulator
 
+from hw_emulator.center import CenterEmulator
 from kiosk.center.client import HttpCenter, RequestState
 from kiosk.center.envelope import DocumentRefused, RefusalReason
 from kiosk.center.port import CenterError, IssuedDocument

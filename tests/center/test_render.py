@@ -14,9 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from hw_emulator.center import CenterEmulator, render
 from PIL import Image, ImageChops
 
+from hw_emulator.center import CenterEmulator, render
 from kiosk.center.client import HttpCenter, make_ssl_context
 from kiosk.core.menu import CertificateKind
 

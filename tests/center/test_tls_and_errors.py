@@ -9,9 +9,9 @@ import ssl
 from pathlib import Path
 
 import pytest
+
 from hw_emulator import pki
 from hw_emulator.center import CenterEmulator, cards
-
 from kiosk.center.client import HttpCenter
 from kiosk.center.port import CenterError
 from kiosk.core.menu import CertificateKind, ErrorCode
