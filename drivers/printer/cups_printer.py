@@ -60,11 +60,12 @@ A4 = "iso_a4_210x297mm"
 PRINTER_ATTRIBUTES = [
     "printer-state", "printer-state-reasons", "printer-is-accepting-jobs",
 ]
-JOB_ATTRIBUTES = ["job-state", "job-state-reasons", "job-impressions-completed"]
+JOB_ATTRIBUTES = ["job-state", "job-state-reasons", "job-impressions-completed",
+                  "job-printer-state-reasons"]
 EVENTS = ["job-created", "job-state-changed", "job-progress", "job-completed",
           "printer-state-changed"]
 
-JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
+JOB_PROCESSING, JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 5, 7, 8, 9
 TERMINAL = (JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED)
 IPP_NOT_FOUND, IPP_NOT_POSSIBLE, IPP_NOT_ACCEPTING = 0x0406, 0x0404, 0x0506
 IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED = 0x0401, 0x0402, 0x0403
@@ -211,7 +212,7 @@ class CupsPrinter:
         if not isinstance(document, bytes | bytearray | memoryview):
             raise TypeError("document must be bytes")  # a str would crash pycups (cups.md §1.2)
         view = memoryview(document).cast("B")
-        total = pages if pages is not None else count_pages(bytes(view[:]))
+        total = pages if pages is not None else count_pages(bytes(view))
         token = f"kiosk-{secrets.token_hex(8)}"
         options = {
             "media": self.media,
@@ -427,6 +428,7 @@ class _Watcher:
         self.event_states: dict[int, int] = {}
         self.purging: dict[int, tuple[PrintJobFinished, int]] = {}
         self.orphans: set[int] = set()
+        self.stale_subs: list[int] = []
 
     # one iteration ---------------------------------------------------------------
 
@@ -466,6 +468,8 @@ class _Watcher:
     # pieces ----------------------------------------------------------------------
 
     def _lost(self, exc: BaseException) -> None:
+        if self.sub is not None:
+            self.stale_subs.append(self.sub)  # cancelled once cupsd answers again
         self.conn = None
         self.sub = None
         self.failures += 1
@@ -511,6 +515,10 @@ class _Watcher:
 
     def _subscribe(self) -> None:
         assert self.conn is not None
+        for sub in self.stale_subs:
+            with contextlib.suppress(cups.IPPError):
+                self.conn.cancelSubscription(sub)
+        self.stale_subs.clear()
         self.sub = int(self.conn.createSubscription(
             self.printer.printer_uri, events=EVENTS, lease_duration=self.printer.lease))
         self.sub_renewed = time.monotonic()
@@ -569,8 +577,10 @@ class _Watcher:
             done = int(attrs.get("job-impressions-completed", 0) or 0)
             if job.pages_total:
                 done = min(done, job.pages_total)
+            # a reason seen while the job runs is its own; one on an idle queue may be stale
+            seen = fault if state == JOB_PROCESSING else ""
             updated = dataclasses.replace(job, state=state, pages_done=max(done, job.pages_done),
-                                          fault=fault or job.fault)
+                                          fault=seen or job.fault)
             if updated.pages_done > job.pages_done:
                 self.sink(PrintJobProgress(job_id=str(job.job_id),
                                            pages_done=updated.pages_done,
@@ -578,6 +588,13 @@ class _Watcher:
             self.printer._update(updated)
             if state in TERMINAL:
                 reasons = as_list(attrs.get("job-state-reasons"))
+                if state != JOB_COMPLETED:
+                    self._poll_printer()  # the backend's last STATE: line, before naming it
+                    own = printer_status(3, True, attrs.get("job-printer-state-reasons"))
+                    last = fault_code(own) or (fault_code(self.status) if self.status else "")
+                    if last:
+                        updated = dataclasses.replace(updated, fault=last)
+                        self.printer._update(updated)
                 self._finish(self._current(updated), state, reasons)
 
     def _current(self, job: _Job) -> _Job:

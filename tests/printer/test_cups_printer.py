@@ -15,7 +15,13 @@ from PIL import Image
 from reportlab.lib.pagesizes import A4
 
 from drivers.errors import PrinterError, PrinterUnavailable
-from drivers.ports import JobOutcome, PrinterPort, PrintJobProgress
+from drivers.ports import (
+    DeviceFault,
+    DeviceRecovered,
+    JobOutcome,
+    PrinterPort,
+    PrintJobProgress,
+)
 from drivers.printer import CupsPrinter, PrinterResidue
 from drivers.printer.cups_printer import translate
 
@@ -221,3 +227,26 @@ def test_translate_keeps_cups_text_out():
     assert isinstance(translate(cups.IPPError(1286, "x"), "submit"), PrinterError)
     assert isinstance(translate(cups.HTTPError(500), "submit"), PrinterUnavailable)
     assert isinstance(translate(RuntimeError("failed to connect"), "x"), PrinterUnavailable)
+
+
+def test_cupsd_going_away_is_a_device_fault(emu, printer, events, documents):
+    """Given a running watcher, when cupsd stops, the driver reports PRN-UNAVAILABLE and
+    submit fails cleanly; when cupsd is back, it reports the recovery and prints."""
+    events.status(lambda e: True)
+    keep, emu.keep = emu.keep, True
+    try:
+        emu.stop()
+    finally:
+        emu.keep = keep
+    try:
+        fault = events.wait_for(lambda e: isinstance(e, DeviceFault))
+        assert fault == DeviceFault(device="printer", code="PRN-UNAVAILABLE")
+        pdf, _ = documents.make(1)
+        with pytest.raises(PrinterUnavailable):
+            printer.submit(pdf)
+    finally:
+        emu.start()
+    events.wait_for(lambda e: isinstance(e, DeviceRecovered))
+    pdf, _ = documents.make(1)
+    job = printer.submit(pdf)
+    assert events.finished(job).outcome is JobOutcome.COMPLETED
