@@ -67,6 +67,9 @@ FAULTS: dict[str, tuple[str, int | None]] = {
                   "overwrites the earlier and both get it (Kawasaki)", None),
 }
 SESSION_TTL = dt.timedelta(minutes=15)
+#: stored answers and scrambled images are large (a document is ~0.5 MB): keep a window
+MAX_STORED_ANSWERS = 256
+MAX_SCRAMBLED = 128
 MAX_BODY = 4 * 1024 * 1024
 HANDSHAKE_TIMEOUT = 10.0
 IDLE_TIMEOUT = 30.0
@@ -391,6 +394,10 @@ class CenterEmulator:
             if answer.status != 503:  # "busy" and "offline" may be retried for real
                 with self._lock:
                     self._idem[ident] = (digest, answer)
+                    while len(self._idem) > MAX_STORED_ANSWERS:
+                        oldest = next(iter(self._idem))
+                        del self._idem[oldest]
+                        self._idem_locks.pop(oldest, None)
             return answer
 
     def _route(self, method: str, path: str, kiosk_id: str, key: str,
@@ -435,8 +442,11 @@ class CenterEmulator:
         session = _Session(secrets.token_hex(16), kiosk_id, secrets.token_bytes(32), self.now())
         with self._lock:
             now = self.now()
-            for sid in [s for s, v in self._sessions.items() if now - v.created > SESSION_TTL]:
-                self._sessions[sid].closed.set()
+            for sid, old in list(self._sessions.items()):
+                if now - old.created > SESSION_TTL:
+                    old.closed.set()
+                if now - old.created > 4 * SESSION_TTL:
+                    del self._sessions[sid]
             self._sessions[session.session_id] = session
         return _json_answer(201, {"session_id": session.session_id,
                                   "challenge": base64.b64encode(session.challenge).decode(),
@@ -516,6 +526,8 @@ class CenterEmulator:
             members=members, binding=binding, copies=copies, now=now, secret=self._secret)
         with self._lock:
             self._scrambled.update(document.scrambled)
+            while len(self._scrambled) > MAX_SCRAMBLED:
+                del self._scrambled[next(iter(self._scrambled))]
         pages, layout = list(document.pages), list(document.layout)
         override: dict[str, Any] = {}
         if self._fault("wrong_session") is not None:

@@ -312,8 +312,8 @@ def check_page_layout(manifest: Manifest) -> None:
             sheet = page.sheet
         elif page.copy != copy or page.sheet != sheet:
             raise refuse_order
-    if copy != manifest.copies:
-        raise refuse_count
+    if copy != manifest.copies or len(pages) != 2 * sheet * copy:
+        raise refuse_count  # every copy has the same number of sheets
 
 
 def check_pages(envelope: Envelope, manifest: Manifest) -> list[pdfpages.PdfFile]:

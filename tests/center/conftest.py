@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenterEmulator]
         yield emulator
     finally:
         emulator.stop()
+    leftovers = [t.name for t in threading.enumerate() if t is not threading.main_thread()
+                 and ("center" in t.name or "process_request" in t.name)]
+    assert not leftovers, f"threads left running: {leftovers}"
 
 
 @pytest.fixture(autouse=True)

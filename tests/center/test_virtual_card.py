@@ -52,3 +52,16 @@ def test_virtual_card_authenticates_and_gets_a_document(
         client.close(session)
     finally:
         reader.release()
+
+
+def test_software_card_helper_without_a_running_center(center: CenterEmulator,
+                                                       client: HttpCenter) -> None:
+    """The module-level helpers work on the state dir alone, and the center accepts them."""
+    from hw_emulator.center import software_card
+
+    card = software_card(center.state_dir, "saburo")
+    assert card.serial == center.world.residents["saburo"].card_serial
+    session = client.open_session()
+    menu = client.authenticate(session, card.certificate_der, card.sign(session.challenge))
+    assert menu.municipalities[0].code == "999903"
+    client.close(session)
