@@ -1,0 +1,151 @@
+"""What goes on the certificate: whose record, and which optional items.
+
+The choices are a *draft* held by the UI (``Local.draft``) until the resident
+presses Next; only then does one ``OptionsChosen`` go to the session. The draft
+starts from the session's current options (the menu's defaults), so Back and a
+second visit show what was chosen before.
+
+Known option keys (``OptionSpec``): ``scope`` (self / household / members, with
+the members picked from the household), yes/no items (``head_relation``
+世帯主・続柄, ``domicile`` 本籍・筆頭者, ``my_number`` マイナンバー, and for
+foreign residents ``nationality``, ``residence_card``, ``residence_status``), and
+``tax_year``. An unknown key still gets a row, labelled with its choices.
+"""
+
+from __future__ import annotations
+
+from kiosk.core import events as ev
+from kiosk.core.menu import OptionSpec
+from kiosk.ui import theme
+from kiosk.ui.i18n import N_
+from kiosk.ui.screens.common import Ctx, footer, header, primary
+from kiosk.ui.widgets import Button, Screen, SetOption, Text, ToggleMember, Widget
+
+OPTION_LABELS = {
+    "scope": N_("option.scope"),
+    "head_relation": N_("option.head_relation"),
+    "domicile": N_("option.domicile"),
+    "my_number": N_("option.my_number"),
+    "nationality": N_("option.nationality"),
+    "residence_card": N_("option.residence_card"),
+    "residence_status": N_("option.residence_status"),
+    "tax_year": N_("option.tax_year"),
+}
+CHOICE_LABELS = {
+    "yes": N_("option.yes"), "no": N_("option.no"),
+    "self": N_("option.scope.self"), "household": N_("option.scope.household"),
+    "members": N_("option.scope.members"),
+}
+SHORT_CHOICE_LABELS = {"yes": N_("option.yes.short"), "no": N_("option.no.short")}
+NOTICES = {"invalid_option": N_("options.invalid"), "choose_members": N_("options.choose_members")}
+
+LEFT, RIGHT, COL_W = 20, 520, 484
+TOP, SECTION_H, LABEL_H, CHOICE_H = 94, 120, 34, 78
+COMPACT_H = 82
+
+
+def choice_label(ctx: Ctx, key: str, value: str, short: bool = False) -> str:
+    if key == "tax_year":
+        return ctx.tr("option.tax_year.value", year=value)
+    msgid = (SHORT_CHOICE_LABELS.get(value) if short else None) or CHOICE_LABELS.get(value)
+    return ctx.tr(msgid) if msgid else value
+
+
+def option_label(ctx: Ctx, key: str) -> str:
+    msgid = OPTION_LABELS.get(key)
+    return ctx.tr(msgid) if msgid else key
+
+
+def _section(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list[Widget]:
+    out: list[Widget] = [Text((x, y, COL_W, LABEL_H), option_label(ctx, spec.key),
+                              ctx.fs(theme.BODY - 2), theme.INK, bold=True, valign="middle")]
+    n = max(1, len(spec.choices))
+    gap = 8
+    w = (COL_W - gap * (n - 1)) // n
+    for i, choice in enumerate(spec.choices):
+        out.append(Button(f"opt_{spec.key}_{choice}", (x + i * (w + gap), y + LABEL_H + 2, w,
+                                                        CHOICE_H),
+                          choice_label(ctx, spec.key, choice), SetOption(spec.key, choice),
+                          style="selected" if choice == value else "secondary",
+                          size=ctx.fs(theme.BUTTON - 4)))
+    return out
+
+
+def _compact_row(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list[Widget]:
+    """Label on the left, choices on the right: for menus with many items."""
+    out: list[Widget] = [Text((x, y, 200, COMPACT_H - 10), option_label(ctx, spec.key),
+                              ctx.fs(theme.SMALL), theme.INK, bold=True, valign="middle")]
+    n = max(1, len(spec.choices))
+    w = (COL_W - 208 - 6 * (n - 1)) // n
+    for i, choice in enumerate(spec.choices):
+        out.append(Button(f"opt_{spec.key}_{choice}", (x + 208 + i * (w + 6), y, w,
+                                                        COMPACT_H - 10),
+                          choice_label(ctx, spec.key, choice, short=True),
+                          SetOption(spec.key, choice),
+                          style="selected" if choice == value else "secondary",
+                          size=ctx.fs(theme.SMALL)))
+    return out
+
+
+def build(ctx: Ctx) -> Screen:
+    tr, view = ctx.tr, ctx.view
+    draft = ctx.local.draft
+    chosen = dict(view.options)
+    chosen.update(draft.options)
+    members = draft.members
+    notice = tr(NOTICES[view.notice]) if view.notice in NOTICES else ""
+    widgets: list[Widget] = header(ctx, tr("options.title"), notice)
+    specs = view.offer.options if view.offer else ()
+    scope = next((s for s in specs if s.key == "scope"), None)
+    others = [s for s in specs if s.key != "scope"]
+    # scope and its members stay in the left column and the items in the right one,
+    # so picking "chosen people" never moves the other choices under the finger
+    bottom = theme.FOOTER_TOP - 8
+    columns: list[int] = [RIGHT]
+    if scope is not None:
+        value = chosen.get("scope", scope.default)
+        widgets += _section(ctx, scope, value, LEFT, TOP)
+        if value == "members":
+            widgets += _members(ctx, members, TOP + SECTION_H)
+    else:
+        columns.insert(0, LEFT)
+    per_column = (bottom - TOP) // SECTION_H
+    if len(others) <= per_column * len(columns):
+        for i, spec in enumerate(others):
+            x = columns[i // per_column]
+            y = TOP + (i % per_column) * SECTION_H
+            widgets += _section(ctx, spec, chosen.get(spec.key, spec.default), x, y)
+    else:
+        rows = (bottom - TOP) // COMPACT_H
+        for i, spec in enumerate(others[: rows * len(columns)]):
+            x = columns[i // rows]
+            y = TOP + (i % rows) * COMPACT_H
+            widgets += _compact_row(ctx, spec, chosen.get(spec.key, spec.default), x, y)
+    options = tuple((s.key, chosen.get(s.key, s.default)) for s in specs)
+    chosen_members = members if chosen.get("scope") == "members" else ()
+    widgets += footer(ctx, back=ev.Back(), cancel=ev.Cancel(), primary=primary(
+        ctx, "next", tr("button.next"), ev.OptionsChosen(options, chosen_members)))
+    return Screen("choose_options", tuple(widgets))
+
+
+def _members(ctx: Ctx, selected: tuple[str, ...], y: int) -> list[Widget]:
+    """Household members as toggles (names are personal: drawn, never logged)."""
+    household = ctx.view.household
+    out: list[Widget] = [Text((LEFT, y, COL_W, LABEL_H), ctx.tr("options.members"),
+                              ctx.fs(theme.BODY - 2), theme.INK, bold=True, valign="middle")]
+    y += LABEL_H + 2
+    bottom = theme.FOOTER_TOP - 8
+    rows = max(1, (len(household) + 1) // 2)
+    h = max(theme.MIN_TARGET_PX, min(CHOICE_H, (bottom - y) // rows - 6))
+    w = (COL_W - 8) // 2
+    for i, member in enumerate(household):
+        col, row = i % 2, i // 2
+        rect = (LEFT + col * (w + 8), y + row * (h + 6), w, h)
+        if rect[1] + h > bottom:
+            break  # more members than fit: the household scope covers them
+        on = member.member_id in selected
+        out.append(Button(f"member_{member.member_id}", rect,
+                          ("✓ " if on else "") + member.display_name,
+                          ToggleMember(member.member_id),
+                          style="selected" if on else "secondary", size=ctx.fs(theme.BUTTON - 4)))
+    return out

@@ -1,0 +1,30 @@
+"""What went wrong, in plain words, and what the resident should do next.
+
+One title and one body per :class:`~kiosk.core.menu.ErrorCode` (``error.<code>.title``
+/ ``.body`` in the catalogs). The body always ends with the next step: go to the
+municipal office, try again, ask staff — and, where money is involved, whether
+anything was charged.
+"""
+
+from __future__ import annotations
+
+from kiosk.core import events as ev
+from kiosk.core.menu import ErrorCode
+from kiosk.ui import theme
+from kiosk.ui.screens.common import ERROR_BODY, ERROR_TITLE, Ctx, header, primary
+from kiosk.ui.widgets import Drawing, Screen, Text, Widget
+
+
+def build(ctx: Ctx) -> Screen:
+    tr, view = ctx.tr, ctx.view
+    code = view.error or ErrorCode.INTERNAL
+    widgets: list[Widget] = header(ctx, tr("error.title"))
+    widgets.append(Drawing((40, 120, 200, 180), "warning"))
+    widgets.append(Text((270, 100, 734, 96), tr(ERROR_TITLE[code]), ctx.fs(theme.TITLE + 2),
+                        theme.INK, bold=True, valign="middle"))
+    widgets.append(Text((270, 204, 734, 296), tr(ERROR_BODY[code]), ctx.fs(theme.BODY),
+                        theme.INK))
+    widgets.append(Text((20, 330, 230, 170), tr("error.code", code=code.value),
+                        theme.SMALL - 4, theme.MUTED))
+    widgets.append(primary(ctx, "ok", tr("button.ok"), ev.Acknowledge()))
+    return Screen("error", tuple(widgets))

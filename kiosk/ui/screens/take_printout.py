@@ -1,0 +1,13 @@
+"""Take the certificate and the receipt from the tray; the voice repeats until they are gone."""
+
+from __future__ import annotations
+
+from kiosk.ui.screens.alarm import alarm_screen
+from kiosk.ui.screens.common import Ctx
+from kiosk.ui.widgets import Screen
+
+
+def build(ctx: Ctx) -> Screen:
+    tr = ctx.tr
+    return alarm_screen(ctx, "take_printout", tr("take_printout.title"),
+                        tr("take_printout.body"), "tray", tr("take_printout.alarm"))
