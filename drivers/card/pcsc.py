@@ -193,6 +193,7 @@ class PcscCardReader(JpkiReaderBase):
         self.poll_interval = poll_interval
         self._worker = _ExchangeWorker()
         self._connection: PCSCCardConnection | None = None
+        self._late_connection: PCSCCardConnection | None = None
         self._sink: EventSink | None = None
         self._monitor: threading.Thread | None = None
         self._stop = threading.Event()
@@ -256,12 +257,28 @@ class PcscCardReader(JpkiReaderBase):
                 except BaseException:
                     _quiet_release(conn)
                     raise
+                self._late_connection = conn  # cleared below once the caller has it
                 return conn, name
             except (SmartcardException, BaseSCardException) as exc:
                 raise _translate(exc, "connect") from exc
 
-        self._connection, self.reader_name = self._worker.call(connect, self.apdu_timeout)
+        try:
+            self._connection, self.reader_name = self._worker.call(connect, self.apdu_timeout)
+        except CardMuteError:
+            self._worker.post(self._late_connect_cleanup)
+            raise
+        self._late_connection = None
         log.info("card: connected exclusively")
+
+    def _late_connect_cleanup(self) -> None:
+        """A connect that returned after the caller gave up must not keep the card locked.
+
+        Runs on the worker after the late connect job, whose result nobody collects,
+        so the connection it opened is reachable only through ``_late_connection``.
+        """
+        conn, self._late_connection = self._late_connection, None
+        if conn is not None:
+            _quiet_release(conn)
 
     def _close(self) -> None:
         conn, self._connection = self._connection, None
