@@ -85,9 +85,13 @@ def _admin(state: Path, method: str, path: str, body: Any = None) -> Any:
     ctx = ssl.create_default_context(cafile=info["ca"])
     ctx.load_cert_chain(info["client_cert"], info["client_key"])
     with httpx.Client(base_url=info["url"], verify=ctx, trust_env=False, timeout=10) as http:
-        response = http.request(method, path, json=body,
-                                headers={"X-Kiosk-Id": info["kiosk_id"]})
-        response.raise_for_status()
+        try:
+            response = http.request(method, path, json=body,
+                                    headers={"X-Kiosk-Id": info["kiosk_id"]})
+        except httpx.HTTPError as exc:
+            sys.exit(f"center at {info['url']} not reachable: {type(exc).__name__}")
+        if response.status_code >= 300:
+            sys.exit(f"center refused: HTTP {response.status_code} {response.text[:200]}")
         return response.json()
 
 
