@@ -356,7 +356,7 @@ class CenterEmulator:
         slow = self._fault_on("slow")
         if slow is not None:
             self._stop.wait(float(slow.get("seconds", 1.0)))
-        if self._fault_on("busy") is not None:
+        if self._fault("busy") is not None:
             return _error("center_busy", 503, (("Retry-After", "0"),))
         if method == "GET" and path == "/v1/health":
             return _json_answer(200, {"status": "ok", "protocol": 1})
