@@ -60,12 +60,11 @@ A4 = "iso_a4_210x297mm"
 PRINTER_ATTRIBUTES = [
     "printer-state", "printer-state-reasons", "printer-is-accepting-jobs",
 ]
-JOB_ATTRIBUTES = ["job-state", "job-state-reasons", "job-impressions-completed",
-                  "job-printer-state-reasons"]
+JOB_ATTRIBUTES = ["job-state", "job-state-reasons", "job-impressions-completed"]
 EVENTS = ["job-created", "job-state-changed", "job-progress", "job-completed",
           "printer-state-changed"]
 
-JOB_PROCESSING, JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 5, 7, 8, 9
+JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
 TERMINAL = (JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED)
 IPP_NOT_FOUND, IPP_NOT_POSSIBLE, IPP_NOT_ACCEPTING = 0x0406, 0x0404, 0x0506
 IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED = 0x0401, 0x0402, 0x0403
@@ -390,9 +389,10 @@ class CupsPrinter:
         with self._lock:
             if job.job_id in self._jobs:
                 current = self._jobs[job.job_id]
-                # a cancel() that raced with this poll must not be lost
+                # a cancel() or a fault that raced with this poll must not be lost
                 self._jobs[job.job_id] = dataclasses.replace(
-                    job, cancel_requested=job.cancel_requested or current.cancel_requested)
+                    job, cancel_requested=job.cancel_requested or current.cancel_requested,
+                    fault=job.fault or current.fault)
 
     @contextlib.contextmanager
     def _submitting(self) -> Iterator[None]:
@@ -560,10 +560,24 @@ class _Watcher:
         if status != self.status:
             self.status = status
             self.sink(PrinterStatusChanged(ready=status.ready, reasons=status.reasons))
+            self._blame(fault_code(status))
+
+    def _blame(self, fault: str) -> None:
+        """Pin a fault that just appeared on the job at the head of the queue.
+
+        Only a *change* counts: a reason already there before the job's backend ran
+        may be stale (cups.md finding 1), and cupsd drops some reasons
+        (``offline-report``) when the job ends, so the change is remembered here.
+        """
+        if not fault:
+            return
+        active = [j for j in self.printer._snapshot() if j.state not in TERMINAL]
+        if active:
+            head = min(active, key=lambda j: j.job_id)
+            self.printer._update(dataclasses.replace(head, fault=fault))
 
     def _poll_jobs(self) -> None:
         assert self.conn is not None
-        fault = fault_code(self.status) if self.status else ""
         for job in self.printer._snapshot():
             try:
                 attrs = self.conn.getJobAttributes(job.job_id,
@@ -577,10 +591,7 @@ class _Watcher:
             done = int(attrs.get("job-impressions-completed", 0) or 0)
             if job.pages_total:
                 done = min(done, job.pages_total)
-            # a reason seen while the job runs is its own; one on an idle queue may be stale
-            seen = fault if state == JOB_PROCESSING else ""
-            updated = dataclasses.replace(job, state=state, pages_done=max(done, job.pages_done),
-                                          fault=seen or job.fault)
+            updated = dataclasses.replace(job, state=state, pages_done=max(done, job.pages_done))
             if updated.pages_done > job.pages_done:
                 self.sink(PrintJobProgress(job_id=str(job.job_id),
                                            pages_done=updated.pages_done,
@@ -590,11 +601,10 @@ class _Watcher:
                 reasons = as_list(attrs.get("job-state-reasons"))
                 if state != JOB_COMPLETED:
                     self._poll_printer()  # the backend's last STATE: line, before naming it
-                    own = printer_status(3, True, attrs.get("job-printer-state-reasons"))
-                    last = fault_code(own) or (fault_code(self.status) if self.status else "")
+                    last = fault_code(self.status) if self.status else ""
                     if last:
-                        updated = dataclasses.replace(updated, fault=last)
-                        self.printer._update(updated)
+                        self.printer._update(dataclasses.replace(self._current(updated),
+                                                                 fault=last))
                 self._finish(self._current(updated), state, reasons)
 
     def _current(self, job: _Job) -> _Job:

@@ -26,6 +26,7 @@ import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -287,7 +288,7 @@ def _interpreter() -> str:
     for candidate in ("/usr/bin/python3",):
         if Path(candidate).exists():
             return candidate
-    return os.path.realpath(os.sys.executable)  # type: ignore[attr-defined]
+    return os.path.realpath(sys.executable)
 
 
 def _limit_files() -> None:

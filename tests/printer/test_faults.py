@@ -104,7 +104,8 @@ def test_jam_fails_the_job_and_blocks_until_cleared(emu, printer, events, docume
 
     again, _ = documents.make(1)
     second = printer.submit(again)
-    assert events.finished(second).outcome is JobOutcome.FAILED
+    refused = events.finished(second)
+    assert (refused.outcome, refused.reason) == (JobOutcome.FAILED, "media-jam")
     assert_printed_once(emu, second, 0)
 
     emu.control.clear()
@@ -124,6 +125,21 @@ def test_device_error_fails_the_job(emu, printer, events, documents):
     assert (finished.outcome, finished.pages_done) == (JobOutcome.FAILED, 0)
     assert finished.reason
     assert_printed_once(emu, job, 0)
+
+
+def test_a_later_failure_is_not_blamed_on_a_cleared_jam(emu, printer, events, documents):
+    """CUPS keeps a jam's reason on the idle queue; once the jam is cleared, a job that
+    fails for another reason must not be reported as a jam."""
+    emu.control.set("jam-after", page=0)
+    pdf, _ = documents.make(1)
+    first = printer.submit(pdf)
+    assert events.finished(first).reason == "media-jam"
+    emu.control.set("fail")
+    pdf, _ = documents.make(1)
+    second = printer.submit(pdf)
+    finished = events.finished(second)
+    assert finished.outcome is JobOutcome.FAILED
+    assert finished.reason != "media-jam"
 
 
 def test_slow_printing_reports_each_page(emu, printer, events, documents):
