@@ -40,10 +40,11 @@ def port(request: pytest.FixtureRequest, center: CenterEmulator) -> Iterator[Cen
         client.shutdown()
 
 
-def authenticate(port: CenterPort, center: CenterEmulator) -> tuple[CenterSession, Menu]:
+def authenticate(port: CenterPort, center: CenterEmulator,
+                 resident: str = "taro") -> tuple[CenterSession, Menu]:
     session = port.open_session()
     assert len(session.challenge) >= 16
-    card = center.card("taro")
+    card = center.card(resident)
     return session, port.authenticate(session, card.certificate_der,
                                       card.sign(session.challenge))
 
@@ -73,7 +74,7 @@ def test_a_whole_transaction(port: CenterPort, center: CenterEmulator) -> None:
 
 def test_a_kind_the_municipality_does_not_offer(port: CenterPort,
                                                 center: CenterEmulator) -> None:
-    session, menu = authenticate(port, center)
+    session, menu = authenticate(port, center, "saburo")  # 見本村 offers three kinds
     municipality = menu.municipalities[0]
     offered = {k.kind for k in municipality.kinds}
     missing = [k for k in CertificateKind if k not in offered]
