@@ -288,7 +288,6 @@ class CertificateReader:
         self.sfi = sfi
         self._buf = bytearray()
         self._total: int | None = None
-        self._asked = max_le
 
     @property
     def done(self) -> bool:
@@ -299,7 +298,6 @@ class CertificateReader:
             return None
         offset = len(self._buf)
         want = self.max_le if self._total is None else min(self.max_le, self._total - offset)
-        self._asked = want
         # With an SFI the first read also selects the EF; the rest use 15-bit offsets.
         return read_binary(offset, want, sfi=self.sfi if offset == 0 else None)
 
@@ -313,11 +311,13 @@ class CertificateReader:
             raise CardProtocolError(f"READ BINARY failed with {sw_text(response.sw)}")
         if not response.data:
             raise CardProtocolError("READ BINARY returned no data")
-        if len(response.data) > self._asked:
-            raise CardProtocolError("READ BINARY returned more than asked")
+        # More than asked happens after a 6C xx resend (the card picks Le) or GET
+        # RESPONSE chaining; whatever lies past the DER length is filler and dropped.
         self._buf += response.data
         if self._total is None:
             self._total = der_total_length(bytes(self._buf))
+        if self._total is not None and len(self._buf) > self._total:
+            del self._buf[self._total:]
 
     def result(self) -> bytes:
         if not self.done or self._total is None:
