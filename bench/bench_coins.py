@@ -19,10 +19,9 @@ CREDITS = 200
 
 
 def _idle_poll_cpu() -> list[dict]:
-    from hw_emulator.coins import start_emulator
-
     from drivers.coins import CctalkCoinAcceptor
     from drivers.coins.codec import Header
+    from hw_emulator.coins import start_emulator
 
     with start_emulator(mode="subprocess") as emu:
         acceptor = CctalkCoinAcceptor(emu.pty, poll_interval=0.2)

@@ -49,9 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hw_emulator.coins.devices import AcceptorModel, HopperModel
-
 from drivers.coins.codec import Decoder, Frame, FrameError, encode
+from hw_emulator.coins.devices import AcceptorModel, HopperModel
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from hw_emulator.coins import EmulatorHandle, start_emulator
 from hypothesis import HealthCheck, settings
+
+from hw_emulator.coins import EmulatorHandle, start_emulator
 
 # Applied per test (a global profile would change other suites' Hypothesis runs).
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,10 +14,9 @@ import json
 import queue
 import sys
 
-from hw_emulator.coins.control import ControlClient
-
 from drivers.coins import CctalkCoinAcceptor, CctalkHopper, CoinCreditedAt, PayoutMark
 from drivers.ports import CoinCredited, DeviceEvent
+from hw_emulator.coins.control import ControlClient
 from kiosk.runtime.money import Cashier, ChangeGiver, Journal, Purpose, reconcile
 
 FEE = 340

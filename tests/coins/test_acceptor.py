@@ -6,7 +6,6 @@ import random
 import threading
 
 import pytest
-from hw_emulator.coins import CoinEmulator, ControlClient
 
 from drivers.coins import CctalkCoinAcceptor, CoinCreditedAt
 from drivers.coins.bus import CcTalkBus
@@ -18,6 +17,7 @@ from drivers.ports import (
     DeviceFault,
     DeviceRecovered,
 )
+from hw_emulator.coins import CoinEmulator, ControlClient
 
 from .conftest import POLL, wait_for
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from hw_emulator.coins import start_emulator
 
 from drivers.coins.bus import CcTalkBus, CoinPortUnavailable, CoinTimeout, acquire_bus
 from drivers.coins.codec import Header
 from drivers.errors import CoinError, CoinProtocolError
+from hw_emulator.coins import start_emulator
 
 
 def test_loop_url_echo_is_recognised_and_silence_times_out():

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from hw_emulator.coins import start_emulator
 
 CHILD = Path(__file__).with_name("crash_child.py")

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
+
+from drivers.coins.codec import Frame, Header, NakError, Transaction
 from hw_emulator.cli import build_parser
 from hw_emulator.coins import FAULTS, ControlClient, start_emulator
 from hw_emulator.coins.control import ControlError
 from hw_emulator.coins.devices import AcceptorModel, HopperModel
-
-from drivers.coins.codec import Frame, Header, NakError, Transaction
 
 
 def ask(device, header: int, data: bytes = b"", now: float = 0.0) -> bytes | None:
