@@ -301,13 +301,12 @@ class HttpCenter:
                 if tls:
                     log.error("center %s: %s", call, tls)
                     raise CenterError(ErrorCode.CENTER_UNREACHABLE, tls) from exc
-                sent = not isinstance(exc, httpx.ConnectError)
+                # not sent, or the connection dropped without an answer: with the same
+                # idempotency key a repeat cannot make a second document, so repeat
                 log.warning("center %s: %s (attempt %d)", call, type(exc).__name__, attempt)
-                if not last and (not sent or retry_timeouts):
+                if not last:
                     time.sleep(self._retry_backoff * attempt)
                     continue
-                if sent and not retry_timeouts:
-                    raise _NoAnswer(call) from exc
                 raise CenterError(ErrorCode.CENTER_UNREACHABLE,
                                   f"center unreachable ({call}: {type(exc).__name__})") from exc
             if response.status_code < 300:
