@@ -63,6 +63,8 @@ FAULTS: dict[str, tuple[str, int | None]] = {
     "late_answer": ("the next issue answers after `seconds` (default 5) and its document "
                     "leaks into the kiosk's following issue (Yokohama)", 1),
     "answer_after_close": ("the next issue answers only once its session was closed", 1),
+    "drop_connection": ("the next answer is computed, then the connection is closed "
+                        "without it (the kiosk repeats with the same key)", 1),
     "overwrite": ("an issue waits up to `seconds` (default 10) for a second one; the later "
                   "overwrites the earlier and both get it (Kawasaki)", None),
 }
@@ -137,6 +139,7 @@ class CenterEmulator:
         self._refusals: list[dict[str, Any]] = []
         self._deliveries: list[dict[str, Any]] = []
         self._cancels: list[str] = []
+        self._issued: list[str] = []  # request ids rendered, in order
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
         self._overwrite_slot: tuple[int, bytes] | None = None
@@ -266,6 +269,7 @@ class CenterEmulator:
             self._refusals.clear()
             self._deliveries.clear()
             self._cancels.clear()
+            self._issued.clear()
             self._last_delivered.clear()
             self._held = threading.Semaphore(0)
         self._clock = None
@@ -286,6 +290,12 @@ class CenterEmulator:
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._deliveries)
+
+    @property
+    def issued(self) -> list[str]:
+        """Request ids the center rendered a document for (one entry per rendering)."""
+        with self._lock:
+            return list(self._issued)
 
     @property
     def cancels(self) -> list[str]:
@@ -321,6 +331,9 @@ class CenterEmulator:
                 else:
                     self._faults[name] = (params, times - 1)
             return params
+
+    def drop_connection(self) -> bool:
+        return self._fault("drop_connection") is not None
 
     def _fault_on(self, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -512,6 +525,7 @@ class CenterEmulator:
                                     session.card_serial)
         with self._lock:
             session.requests[rid] = "pending"
+            self._issued.append(rid)
         copies = int(doc["copies"])
 
         other_card = self._fault("other_card")
@@ -765,6 +779,10 @@ class _Handler(BaseHTTPRequestHandler):
                                              headers, body)
                 except Refused as exc:
                     answer = _error(exc.code, exc.status)
+        if not self.path.startswith("/admin/") and emulator.drop_connection():
+            self.close_connection = True
+            emulator.wire(self.command, "dropped", 0, (time.monotonic() - started) * 1000)
+            return
         try:
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)

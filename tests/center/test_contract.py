@@ -97,3 +97,20 @@ def test_busy_once_is_retried_with_the_same_key(center: CenterEmulator) -> None:
         assert document.page_count == 2
     finally:
         client.shutdown()
+
+
+def test_a_dropped_answer_is_fetched_again_never_rendered_twice(
+        center: CenterEmulator) -> None:
+    """Given the connection drops after the center made the document, the kiosk repeats
+    the call with the same idempotency key and gets that document — one rendering."""
+    client = make_client(center)
+    try:
+        session, menu = authenticate(client, center)
+        municipality, offer = first_available(menu)
+        req = IssueRequest(secrets.token_hex(16), municipality.code, offer.kind, 1)
+        center.set_fault("drop_connection")
+        document = client.issue(session, req)
+        assert document.request_id == req.request_id
+        assert center.issued.count(req.request_id) == 1
+    finally:
+        client.shutdown()
