@@ -171,7 +171,10 @@ class CctalkCoinAcceptor:
         if self._thread is not None:
             raise RuntimeError("already started")
         self.open()
-        tracker = CreditTracker(resume=self.resume_counter)
+        # A restart of the same driver (the supervisor after a fault) resumes from
+        # where its poll loop got to, so coins taken in between are not adopted.
+        resume = self.resume_counter if self._last_counter is None else self._last_counter
+        tracker = CreditTracker(resume=resume)
         first = BufferedCredit.parse(self._cmd(Header.READ_BUFFERED_CREDIT))
         backlog = tracker.update(first)
         self._last_counter = tracker.last

@@ -38,11 +38,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from drivers.coins.hopper import PayoutMark, PayoutUnknown
 from drivers.errors import CoinError
-from drivers.ports import CoinCredited, DispenseResult
+from drivers.ports import CoinCredited, DispenseResult, HopperPort
 
 log = logging.getLogger(__name__)
 
@@ -407,9 +407,16 @@ class Journal:
 # --------------------------------------------------------------------------- change
 
 
+@runtime_checkable
 class Hopper(Protocol):
-    """What the change-giver needs: :class:`drivers.ports.HopperPort` plus the
-    ccTalk driver's journaling hook and after-the-fact query."""
+    """A :class:`drivers.ports.HopperPort` with the ccTalk driver's extras: a bus
+    address, the ``on_intent`` hook that journals the intent with the hopper's
+    counters before any coin moves, and ``paid_since`` to ask afterwards.
+
+    The change-giver also takes plain ``HopperPort`` objects (the in-process
+    fakes); for those the intent and result are journaled together after the
+    call, since such a hopper cannot be asked what it paid after a crash.
+    """
 
     coin_value: int
     address: int
@@ -437,16 +444,17 @@ class ChangeGiver:
     """Splits amounts over the hoppers and pays them, journaling every payout."""
 
     def __init__(self, journal: Journal, hoppers: Sequence[Hopper]) -> None:
+        # Declared as ``Hopper``; plain ``HopperPort`` objects work too (see Hopper).
         self.journal = journal
         self.hoppers = sorted(hoppers, key=lambda h: -h.coin_value)
 
-    def plan(self, amount: int, *, exclude: Iterable[int] = ()) -> list[tuple[Hopper, int]]:
+    def plan(self, amount: int, *, exclude: Iterable[int] = ()) -> list[tuple[HopperPort, int]]:
         """Greedy split of ``amount`` over the hoppers (largest coin first) within their
         levels; may cover less than ``amount`` when coins run short."""
         skip = set(exclude)
-        out: list[tuple[Hopper, int]] = []
+        out: list[tuple[HopperPort, int]] = []
         for hopper in self.hoppers:
-            if hopper.address in skip or amount <= 0:
+            if address_of(hopper) in skip or amount <= 0:
                 continue
             count = min(amount // hopper.coin_value, max(0, hopper.level()), 255)
             if count:
@@ -494,48 +502,62 @@ class ChangeGiver:
                     faults.append(fault)
                     break
                 if fault or paid < count:
-                    faulted.add(hopper.address)
+                    faulted.add(address_of(hopper))
                     faults.append(fault or "HOPPER-SHORT")
             if unresolved:
                 break
         return PayoutReport(amount, amount - remaining, remaining, tuple(faults), unresolved)
 
-    def _dispense(self, txn_id: str, purpose: Purpose, hopper: Hopper,
+    def _dispense(self, txn_id: str, purpose: Purpose, hopper: HopperPort,
                   count: int) -> tuple[int, str, bool]:
+        """One hopper call; returns (coins paid, fault code, fate unknown)."""
+        address = address_of(hopper)
+        if not isinstance(hopper, Hopper):
+            result = hopper.dispense(count)
+            pid = self.journal.payout_intent(txn_id, purpose, hopper=address,
+                                             coin_value=hopper.coin_value, count=count,
+                                             mark=None)
+            self.journal.payout_result(pid, result.paid, result.unpaid, result.fault)
+            return result.paid, result.fault, False
+
         ids: list[int] = []
+        marks: list[PayoutMark] = []
 
         def on_intent(mark: PayoutMark) -> None:
             ids.append(self.journal.payout_intent(
-                txn_id, purpose, hopper=hopper.address, coin_value=hopper.coin_value,
+                txn_id, purpose, hopper=address, coin_value=hopper.coin_value,
                 count=count, mark=mark))
+            marks.append(mark)
 
         try:
             result = hopper.dispense(count, on_intent=on_intent)
-        except PayoutUnknown as exc:
-            if not ids:
+        except CoinError as exc:
+            if not ids:  # failed before the intent: the dispense was never sent
                 return 0, exc.code, False
+            # Sent, fate unknown: ask (never resend); if the hopper cannot say,
+            # the intent stays open for reconciliation and staff get an incident.
+            mark = exc.mark if isinstance(exc, PayoutUnknown) else marks[0]
             try:
-                paid = hopper.paid_since(exc.mark, timeout=5.0)
+                paid = hopper.paid_since(mark, timeout=5.0)
             except CoinError:
-                log.error("payout %d on hopper %d unresolved", ids[0], hopper.address)
+                log.error("payout %d on hopper %d unresolved", ids[0], address)
                 self.journal.incident(txn_id, IncidentCode.PAYOUT_UNRESOLVED,
                                       count * hopper.coin_value)
                 return 0, exc.code, True
             self.journal.payout_result(ids[0], paid, max(0, count - paid), exc.code,
                                        resolution="requeried")
             return paid, exc.code if paid < count else "", False
-        except CoinError as exc:  # could not even start: nothing paid
-            if ids:
-                self.journal.payout_result(ids[0], 0, count, exc.code)
-            return 0, exc.code, False
-        if ids:
-            self.journal.payout_result(ids[0], result.paid, result.unpaid, result.fault)
-        else:  # a hopper that does not call on_intent (a fake): journal after the fact
-            pid = self.journal.payout_intent(txn_id, purpose, hopper=hopper.address,
-                                             coin_value=hopper.coin_value, count=count,
-                                             mark=None)
-            self.journal.payout_result(pid, result.paid, result.unpaid, result.fault)
+        if not ids:  # a hook-less implementation after all: journal after the fact
+            ids.append(self.journal.payout_intent(txn_id, purpose, hopper=address,
+                                                  coin_value=hopper.coin_value, count=count,
+                                                  mark=None))
+        self.journal.payout_result(ids[0], result.paid, result.unpaid, result.fault)
         return result.paid, result.fault, False
+
+
+def address_of(hopper: HopperPort) -> int:
+    """The hopper's bus address (the journal's name for it); fakes may lack one."""
+    return int(getattr(hopper, "address", hopper.coin_value))
 
 
 # --------------------------------------------------------------------------- cashier
@@ -632,8 +654,8 @@ def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
     resolved: list[tuple[int, int]] = []
     unresolved: list[int] = []
     for pending in journal.unresolved_payouts():
-        hopper = hoppers.get(pending.hopper)
-        if hopper is None or pending.mark is None:
+        hopper: object = hoppers.get(pending.hopper)
+        if not isinstance(hopper, Hopper) or pending.mark is None:
             unresolved.append(pending.id)
             continue
         try:

@@ -190,6 +190,18 @@ def test_resume_counter_recovers_coins_taken_while_the_host_was_down(emulator):
         second.close()
 
 
+def test_restarted_driver_misses_no_coin_taken_while_stopped(started, emulator):
+    acc, events = started
+    emulator.insert(100)
+    wait_for(lambda: credits(events) == [100])
+    acc.stop()
+    emulator.burst([10, 50])
+    acc.start(events.append)
+    emulator.insert(500)
+    wait_for(lambda: len(credits(events)) == 4)
+    assert credits(events) == [100, 10, 50, 500]
+
+
 def test_stop_joins_the_poll_thread(emulator):
     before = threading.active_count()
     acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL)

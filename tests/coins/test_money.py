@@ -163,6 +163,21 @@ def test_pay_falls_back_to_other_hoppers_and_reports_owed(journal):
     assert journal.money("t1").paid_out == 180
 
 
+def test_plain_hopper_ports_work_too(journal):
+    """The shipped in-process fakes have no intent hook: journaled after the fact."""
+    from drivers.fakes.coins import FakeHopper as ShippedFake
+
+    h100, h10 = ShippedFake(100, 1, address=3), ShippedFake(10, 10, address=4)
+    giver = ChangeGiver(journal, [h10, h100])
+    journal.begin("t1", 0)
+    journal.credit("t1", 500)
+    report = giver.pay("t1", 160, Purpose.REFUND)
+    assert (report.paid, report.owed) == (160, 0)
+    assert (h100.paid, h10.paid) == ([1], [6])
+    assert journal.unresolved_payouts() == []
+    assert reconcile(journal, {3: h100, 4: h10}).resolved == ()
+
+
 def test_unknown_payout_is_never_repeated_and_reconciliation_resolves_it(journal):
     h100 = FakeHopper(3, 100, 10, unknown=True)
     giver = ChangeGiver(journal, [h100])
