@@ -1,0 +1,127 @@
+"""Every screen variant the screenshot tests draw, as realistic views.
+
+Views come from a real :class:`~kiosk.core.Session` driven to each state
+(``tests.core.helpers.reach``); variants the happy path does not reach (a wrong
+PIN, an alarm at level 2, a kind that is closed now) are the same view with the
+fields the core would set, changed with ``dataclasses.replace``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from kiosk.core import State, View
+from kiosk.core.menu import (
+    CertificateKind,
+    ErrorCode,
+    HouseholdMember,
+    KindOffer,
+    Municipality,
+    OptionSpec,
+    Relation,
+)
+from tests.core.helpers import reach, reach_special
+
+
+def _view(state: State, language: str) -> View:
+    view = reach_special(state).view()
+    return replace(view, language=language)
+
+
+UNAVAILABLE_CITY = Municipality("999933", "見本村", Relation.DOMICILE, (
+    KindOffer(CertificateKind.KOSEKI_FULL, 450, 5, available=False,
+              unavailable_reason=ErrorCode.OUTSIDE_HOURS, hours="平日 9:00–17:00"),
+    KindOffer(CertificateKind.KOSEKI_INDIVIDUAL, 450, 5, available=False,
+              unavailable_reason=ErrorCode.OUTSIDE_HOURS, hours="平日 9:00–17:00"),
+    KindOffer(CertificateKind.KOSEKI_ATTACHMENT, 300, 5, available=False,
+              unavailable_reason=ErrorCode.MUNICIPALITY_OFFLINE),
+    KindOffer(CertificateKind.RESIDENCE_ITEMS, 300, 5, available=False,
+              unavailable_reason=ErrorCode.KIND_NOT_OFFERED),
+    KindOffer(CertificateKind.SEAL, 300, 10),
+    KindOffer(CertificateKind.TAX, 300, 5, available=False,
+              unavailable_reason=ErrorCode.RESTRICTED),
+    KindOffer(CertificateKind.RESIDENCE, 300, 10),
+))
+
+FOREIGN_OPTIONS = (
+    OptionSpec("scope", ("self", "household", "members")),
+    OptionSpec("head_relation", ("no", "yes")),
+    OptionSpec("my_number", ("no", "yes")),
+    OptionSpec("nationality", ("no", "yes")),
+    OptionSpec("residence_card", ("no", "yes")),
+    OptionSpec("residence_status", ("no", "yes")),
+)
+
+BIG_HOUSEHOLD = (
+    HouseholdMember("m1", "見本 太郎"), HouseholdMember("m2", "見本 花子"),
+    HouseholdMember("m3", "見本 一郎"), HouseholdMember("m4", "Nguyễn Thị Mai"),
+)
+
+
+def cases(language: str) -> dict[str, View]:
+    """Screen-variant name → view, in ``language``."""
+    v = {s: _view(s, language) for s in State if s is not State.SIGN}
+    v[State.SIGN] = replace(reach(State.SIGN).view(), language=language)
+    out: dict[str, View] = {
+        "idle": v[State.IDLE],
+        "idle_closed": replace(v[State.IDLE], service_open=False, reopens="6:30",
+                               notice="closed"),
+        "idle_printout_in_tray": replace(v[State.IDLE], printout_in_tray=True,
+                                         notice="printout_in_tray"),
+        "idle_card_left_behind": replace(v[State.IDLE], card_left_behind=True),
+        "language": v[State.LANGUAGE],
+        "terms": v[State.TERMS],
+        "place_card": v[State.PLACE_CARD],
+        "place_card_removed_early": replace(v[State.PLACE_CARD], notice="card_removed_early"),
+        "read_card": v[State.READ_CARD],
+        "pin": v[State.PIN],
+        "pin_typed": replace(v[State.PIN], pin_length=3),
+        "pin_wrong": replace(v[State.PIN], tries_left=2, notice="wrong_pin"),
+        "pin_one_left": replace(v[State.PIN], tries_left=1, notice="wrong_pin_one_left"),
+        "pin_verifying": replace(v[State.PIN], pin_length=4, verifying=True),
+        "sign": v[State.SIGN],
+        "remove_card": v[State.REMOVE_CARD],
+        "remove_card_alarm": replace(v[State.REMOVE_CARD], alarm_level=2),
+        "choose_municipality": v[State.CHOOSE_MUNICIPALITY],
+        "choose_kind": v[State.CHOOSE_KIND],
+        "choose_kind_unavailable": replace(v[State.CHOOSE_KIND], municipality=UNAVAILABLE_CITY,
+                                           notice=ErrorCode.OUTSIDE_HOURS.value),
+        "choose_options": v[State.CHOOSE_OPTIONS],
+        "choose_options_members": replace(
+            v[State.CHOOSE_OPTIONS], household=BIG_HOUSEHOLD,
+            options=(("scope", "members"), ("head_relation", "yes"), ("domicile", "no"),
+                     ("my_number", "no")), notice="choose_members"),
+        "choose_options_foreign": replace(
+            v[State.CHOOSE_OPTIONS], offer=KindOffer(CertificateKind.RESIDENCE, 300, 10,
+                                                     FOREIGN_OPTIONS),
+            options=tuple((o.key, o.default) for o in FOREIGN_OPTIONS)),
+        "choose_options_tax": replace(
+            v[State.CHOOSE_OPTIONS],
+            offer=KindOffer(CertificateKind.TAX, 300, 5,
+                            (OptionSpec("tax_year", ("2026", "2025", "2024", "2023")),)),
+            options=(("tax_year", "2026"),)),
+        "choose_copies": v[State.CHOOSE_COPIES],
+        "choose_copies_invalid": replace(v[State.CHOOSE_COPIES], notice="invalid_copies"),
+        "confirm": v[State.CONFIRM],
+        "confirm_members": replace(
+            v[State.CONFIRM], household=BIG_HOUSEHOLD, members=("m1", "m4"),
+            options=(("scope", "members"), ("head_relation", "yes"), ("domicile", "yes"),
+                     ("my_number", "no"))),
+        "download": v[State.DOWNLOAD],
+        "pay": v[State.PAY],
+        "pay_partial": replace(v[State.PAY], credited=100, remaining=500),
+        "print": replace(v[State.PRINT], pages_done=1),
+        "receipt": v[State.RECEIPT],
+        "take_printout": v[State.TAKE_PRINTOUT],
+        "take_printout_alarm": replace(v[State.TAKE_PRINTOUT], alarm_level=2),
+        "refund": v[State.REFUND],
+        "refund_owed": replace(v[State.REFUND], refund=500, owed=100),
+        "card_left": v[State.CARD_LEFT],
+        "card_left_alarm": replace(v[State.CARD_LEFT], alarm_level=3),
+        "wipe": v[State.WIPE],
+        "out_of_service": v[State.OUT_OF_SERVICE],
+        "more_time": replace(v[State.PIN], more_time=True),
+    }
+    for code in ErrorCode:
+        out[f"error_{code.value}"] = replace(v[State.ERROR], error=code)
+    return out
