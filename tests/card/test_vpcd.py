@@ -153,3 +153,17 @@ def test_cli_make_and_profiles(tmp_path, capsys) -> None:
     assert data["token"] == "smartphone"
     assert main(["card", "profiles"]) == 0
     assert "next-gen" in capsys.readouterr().out
+
+
+def test_cli_ctl_talks_to_the_running_card(served, capsys) -> None:
+    from hw_emulator.cli import main
+
+    server, _ = served
+    paths = server.loaded.paths
+    args = ["card", "ctl", "--state", str(paths.directory.parent), "--card",
+            paths.directory.name]
+    assert main([*args, "status"]) == 0
+    assert json.loads(capsys.readouterr().out)["connected"] is True
+    assert main([*args, "fault", "slow_sign_ms", "250"]) == 0
+    assert server.faults["slow_sign_ms"] == 250
+    assert main([*args, "launch"]) == 1
