@@ -19,6 +19,8 @@ Wire format (backend(7), filter(7)):
 * exit code: 0 printed, 1 failed (the queue's error policy aborts the job),
   5 cancelled.
 
+Every status line also goes to ``<device-dir>/wire.log`` (time, pid, line).
+
 Tray layout, one folder per backend run (a second folder for the same job id is a
 double print)::
 
@@ -83,13 +85,26 @@ def _on_term(signum: int, frame: object) -> None:
     _terminated = True
 
 
+_wire_log: Path | None = None
+
+
 def say(line: str) -> None:
-    """One status line to cupsd; after a cancel cupsd may have closed the pipe."""
+    """One status line to cupsd (and to the device's wire log).
+
+    After a cancel cupsd may have closed the pipe. The wire log gets the same lines,
+    which hold reasons, page numbers and fixed texts — never a title or a user.
+    """
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     except OSError:
         pass
+    if _wire_log is not None:
+        try:
+            with _wire_log.open("a") as log:
+                log.write(f"{time.strftime('%H:%M:%S')} {os.getpid()} {line}\n")
+        except OSError:
+            pass
 
 
 def tool(name: str) -> str:
@@ -159,7 +174,9 @@ def print_job(argv: list[str]) -> int:
     if not device.is_dir():
         say("ERROR: Emulated printer not found")
         return FAILED
-    job_id, user, title, _copies, options_text = argv[1:6]
+    global _wire_log  # noqa: PLW0603 — say() is called from everywhere in this script
+    _wire_log = device / "wire.log"
+    job_id, user, title, copies, options_text = argv[1:6]
     options = parse_options(options_text)
     data = Path(argv[6]).read_bytes() if len(argv) > 6 else sys.stdin.buffer.read()
 
@@ -177,6 +194,7 @@ def print_job(argv: list[str]) -> int:
     duplex = options.get("sides", "one-sided").startswith("two-sided")
     manifest: dict = {
         "job_id": int(job_id), "title": title, "user": user, "options": options,
+        "copies": int(copies or 1),
         "duplex": duplex, "bytes": len(data), "pages": [], "pages_total": 0,
         "outcome": "printing", "fault": "", "pid": os.getpid(),
     }

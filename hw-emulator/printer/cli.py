@@ -113,5 +113,8 @@ def _status(args: argparse.Namespace) -> int:
             for p in tray.printouts()
         ],
     }
-    print(json.dumps(report, indent=1))
+    wire = root / "device" / "wire.log"
+    if wire.exists():
+        report["wire_log_tail"] = wire.read_text().splitlines()[-10:]
+    print(json.dumps(report, indent=1, ensure_ascii=False))
     return 0

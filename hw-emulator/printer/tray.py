@@ -58,6 +58,7 @@ class Printout:
     pages: tuple[PrintedPage, ...]
     outcome: str  # printing, completed, failed, cancelled, interrupted
     fault: str
+    copies: int = 1
 
     @property
     def sheets(self) -> list[tuple[int, ...]]:
@@ -102,6 +103,7 @@ class EmulatedTray:
                 options=data.get("options", {}), duplex=bool(data.get("duplex")),
                 pages_total=int(data.get("pages_total", 0)), pages=pages,
                 outcome=outcome, fault=data.get("fault", ""),
+                copies=int(data.get("copies", 1)),
             ))
         return result
 

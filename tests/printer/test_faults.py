@@ -100,6 +100,8 @@ def test_jam_fails_the_job_and_blocks_until_cleared(emu, printer, events, docume
     assert not status.ready
     assert printer.status().reasons >= {"media-jam"}
     assert_printed_once(emu, job, 2)
+    wire = (emu.paths.device / "wire.log").read_text()
+    assert "STATE: +media-jam-error" in wire and "PAGE: 2 1" in wire
     emu.take()
 
     again, _ = documents.make(1)

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +66,32 @@ def test_cli_controls_the_emulator_state(tmp_path, capsys):
     assert hw_emu(["printer", "--state", str(state), "clear"]) == 0
     assert FaultControl(state / "device" / "control.json").read()["fault"] == "none"
     assert hw_emu(["printer", "--state", str(state), "take"]) == 0
+
+
+def test_cli_run_starts_and_stops_a_private_cupsd(private_cups, tmp_path):
+    """``hw-emu printer run`` prints where its cupsd listens and stops it on SIGTERM.
+
+    (Depends on ``private_cups`` only to share its skip conditions.)
+    """
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hw_emulator.cli", "printer", "--state", str(state), "run"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            if line.startswith("export CUPS_SERVER="):
+                break
+            lines.append(line)
+        info = json.loads("".join(lines))
+        assert Path(info["socket"]).is_socket()
+        env = {**os.environ, "CUPS_SERVER": info["socket"]}
+        listing = subprocess.run(["lpstat", "-p"], env=env, capture_output=True, text=True,
+                                 check=True).stdout
+        assert "kiosk-emu" in listing
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    assert not Path(f"/proc/{info['pid']}").exists()
