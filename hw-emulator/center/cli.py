@@ -52,6 +52,13 @@ def register(subparsers: Any) -> None:
     card.add_argument("--state", type=Path, default=DEFAULT_STATE)
     card.set_defaults(handler=_card)
 
+    link = sub.add_parser("link", help="make a card serial (e.g. a virtual card) a resident's")
+    link.add_argument("serial", help="certificate serial, hex")
+    link.add_argument("resident", help="resident id (see `hw-emu center card`)")
+    link.add_argument("--revoked", action="store_true", help="the certificate is revoked")
+    link.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    link.set_defaults(handler=_link)
+
     reports = sub.add_parser("reports", help="refusals, deliveries and cancels received")
     reports.add_argument("--state", type=Path, default=DEFAULT_STATE)
     reports.set_defaults(handler=_reports)
@@ -139,6 +146,12 @@ def _card(args: argparse.Namespace) -> int:
                                args.profile)
     print(json.dumps({"resident": args.resident, "serial": f"{card.serial:x}",
                       "key": str(card.key_path), "cert": str(card.cert_path)}, indent=2))
+    return 0
+
+
+def _link(args: argparse.Namespace) -> int:
+    print(json.dumps(_admin(args.state, "POST", "/admin/cards", {
+        "serial": args.serial, "resident": args.resident, "revoked": args.revoked})))
     return 0
 
 

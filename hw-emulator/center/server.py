@@ -140,6 +140,7 @@ class CenterEmulator:
         self._deliveries: list[dict[str, Any]] = []
         self._cancels: list[str] = []
         self._issued: list[str] = []  # request ids rendered, in order
+        self._links: dict[int, tuple[str, bool]] = {}  # card serial -> (resident, revoked)
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
         self._overwrite_slot: tuple[int, bytes] | None = None
@@ -248,6 +249,18 @@ class CenterEmulator:
         """
         return cards.issue_card_certificate(self.pki, self.world, resident_id, public_key)
 
+    def link_card(self, serial: int, resident_id: str, *, revoked: bool = False) -> None:
+        """Make a card with any serial (e.g. a virtual card) belong to a fictional resident.
+
+        For cards made elsewhere (``hw_emulator.card``'s profiles get random serials);
+        ``revoked`` plays the JPKI revocation list. The card's certificate must still
+        come from this center's card CA (share the PKI directory).
+        """
+        if resident_id not in self.world.residents:
+            raise KeyError("no such fictional resident")
+        with self._lock:
+            self._links[serial] = (resident_id, revoked)
+
     def set_fault(self, name: str, *, times: int | None = -1, **params: Any) -> None:
         if name not in FAULTS:
             raise KeyError(f"unknown fault {name!r}")
@@ -263,13 +276,14 @@ class CenterEmulator:
         log.info("center emulator: faults cleared")
 
     def reset(self) -> None:
-        """Faults off, records emptied, real clock: a clean center between tests."""
+        """Faults off, records and card links emptied, real clock: a clean center."""
         self.clear_faults()
         with self._lock:
             self._refusals.clear()
             self._deliveries.clear()
             self._cancels.clear()
             self._issued.clear()
+            self._links.clear()
             self._last_delivered.clear()
             self._held = threading.Semaphore(0)
         self._clock = None
@@ -488,10 +502,16 @@ class CenterEmulator:
         real_now = dt.datetime.now(dt.UTC)
         if not cert.not_valid_before_utc <= real_now <= cert.not_valid_after_utc:
             raise Refused("cert_expired", 403)
-        resident = self.world.resident_by_serial(cert.serial_number)
-        if resident is None:
-            raise Refused("card_unknown", 401)
-        if resident.card_status == "revoked":
+        with self._lock:
+            link = self._links.get(cert.serial_number)
+        if link is not None:
+            resident, revoked = self.world.residents[link[0]], link[1]
+        else:
+            found = self.world.resident_by_serial(cert.serial_number)
+            if found is None:
+                raise Refused("card_unknown", 401)
+            resident, revoked = found, found.card_status == "revoked"
+        if revoked:
             raise Refused("cert_revoked", 403)
         if not _signature_ok(cert, session.challenge, signature):
             raise Refused("signature_invalid", 401)
@@ -676,6 +696,10 @@ class CenterEmulator:
                 now = doc.get("now")
                 self.set_clock(dt.datetime.fromisoformat(now) if now else None)
                 return _json_answer(200, {"now": self.now().isoformat()})
+            if path == "/admin/cards" and method == "POST":
+                self.link_card(int(doc["serial"], 16), doc["resident"],
+                               revoked=bool(doc.get("revoked", False)))
+                return _json_answer(200, {"linked": doc["serial"]})
             if path == "/admin/reports" and method == "GET":
                 return _json_answer(200, {"refusals": self.refusals,
                                           "deliveries": self.deliveries,

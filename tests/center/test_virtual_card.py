@@ -65,3 +65,33 @@ def test_software_card_helper_without_a_running_center(center: CenterEmulator,
     menu = client.authenticate(session, card.certificate_der, card.sign(session.challenge))
     assert menu.municipalities[0].code == "999903"
     client.close(session)
+
+
+@pytest.mark.parametrize(("profile", "revoked"), [("default", False), ("revoked", True)])
+def test_a_virtual_card_linked_to_a_resident(client: HttpCenter, center: CenterEmulator,
+                                             tmp_path: Path, profile: str,
+                                             revoked: bool) -> None:
+    """A card made by hw_emulator.card as it is (random serial), linked to a resident;
+    its ``revoked`` flag becomes the center's revocation list."""
+    from kiosk.center.port import CenterError
+    from kiosk.core.menu import ErrorCode
+
+    paths = state.make_card(tmp_path / "cards", profile, pki_dir=center.pki.directory)
+    data = state.read_json(paths)
+    center.link_card(int(data["certificate_serial"]), "hiroshi", revoked=data["revoked"])
+    reader = inprocess.InProcessCardReader(state.load_card(paths))
+    try:
+        info = reader.read_card()
+        session = client.open_session()
+        assert reader.verify_pin(state.DEFAULT_PIN).verified
+        signature = reader.sign(session.challenge)
+        if revoked:
+            with pytest.raises(CenterError) as err:
+                client.authenticate(session, info.certificate, signature)
+            assert err.value.code == ErrorCode.CERT_REVOKED
+        else:
+            menu = client.authenticate(session, info.certificate, signature)
+            assert menu.municipalities[0].code == "999902"
+        client.close(session)
+    finally:
+        reader.release()
