@@ -180,7 +180,7 @@ class EmulatedTraySensor:
     sensor's edge events.
     """
 
-    def __init__(self, tray: EmulatedTray | Path, *, poll_interval: float = 0.1) -> None:
+    def __init__(self, tray: EmulatedTray | str | Path, *, poll_interval: float = 0.1) -> None:
         self.tray = tray if isinstance(tray, EmulatedTray) else EmulatedTray(tray)
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
