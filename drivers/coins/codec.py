@@ -223,8 +223,8 @@ class Transaction:
     data: bytes = b""
     crc: bool = False
     gap: float = RESYNC_GAP
-    wire: bytes = b""
-    echo_seen: bool = False
+    wire: bytes = field(init=False, default=b"")
+    echo_seen: bool = field(init=False, default=False)
     _decoder: Decoder = field(init=False)
     _request: Frame = field(init=False)
 
