@@ -66,6 +66,7 @@ def test_duplex_document_reaches_the_tray_as_sent(emu, printer, events, document
     assert printout.options["sides"] == "two-sided-long-edge"
     assert printout.options["media"] == "iso_a4_210x297mm"
     assert printout.options["print-scaling"] == "none"
+    assert printout.options["nofit-to-page"] == "true"  # how CUPS passes fit-to-page=false
     assert printout.copies == 1  # copies are pages of the PDF, never CUPS copies
 
     # the title and the document name are a random token; the user a constant
