@@ -56,12 +56,13 @@ def option_label(ctx: Ctx, key: str) -> str:
     return ctx.tr(msgid) if msgid else key
 
 
-def _section(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list[Widget]:
-    out: list[Widget] = [Text((x, y, COL_W, LABEL_H), option_label(ctx, spec.key),
+def _section(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int,
+             width: int = COL_W) -> list[Widget]:
+    out: list[Widget] = [Text((x, y, width, LABEL_H), option_label(ctx, spec.key),
                               ctx.fs(theme.BODY - 2), theme.INK, bold=True, valign="middle")]
     n = max(1, len(spec.choices))
     gap = 8
-    w = (COL_W - gap * (n - 1)) // n
+    w = (width - gap * (n - 1)) // n
     for i, choice in enumerate(spec.choices):
         out.append(Button(f"opt_{spec.key}_{choice}", (x + i * (w + gap), y + LABEL_H + 2, w,
                                                         CHOICE_H),
@@ -110,7 +111,12 @@ def build(ctx: Ctx) -> Screen:
     else:
         columns.insert(0, LEFT)
     per_column = (bottom - TOP) // SECTION_H
-    if len(others) <= per_column * len(columns):
+    if scope is None and len(others) <= per_column:
+        # a few items and no members list (tax year …): one wide row each
+        for i, spec in enumerate(others):
+            widgets += _section(ctx, spec, chosen.get(spec.key, spec.default), LEFT,
+                                TOP + i * SECTION_H, RIGHT + COL_W - LEFT)
+    elif len(others) <= per_column * len(columns):
         for i, spec in enumerate(others):
             x = columns[i // per_column]
             y = TOP + (i % per_column) * SECTION_H
