@@ -173,7 +173,11 @@ class TokenKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CardInfo:
-    """What the kiosk reads before the PIN: the token, the auth certificate, tries left."""
+    """What the kiosk reads before the PIN: the token, the auth certificate, tries left.
+
+    ``certificate`` is empty for tokens that release it only after the PIN (the
+    smartphone certificate); :meth:`CardReaderPort.certificate` reads it then.
+    """
 
     token: TokenKind
     certificate: bytes = field(repr=False)  # DER of the user-authentication certificate
@@ -203,6 +207,10 @@ class CardReaderPort(Protocol):
 
     def verify_pin(self, pin: str) -> PinResult:
         """One VERIFY with the 4-digit PIN. Never retried by the driver."""
+        ...
+
+    def certificate(self) -> bytes:
+        """The auth certificate (DER); after the PIN for tokens that protect it."""
         ...
 
     def sign(self, message: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -43,6 +44,10 @@ class FakeCard:
     token: TokenKind = TokenKind.CARD
     expired: bool = False
     serial: int = 0x5A17
+    #: a certificate and signer from elsewhere (e.g. a software card of the center
+    #: emulator's fictional resident); by default the card makes its own
+    issued_certificate: bytes | None = field(default=None, repr=False)
+    signer: Callable[[bytes], bytes] | None = field(default=None, repr=False)
 
     @cached_property
     def key(self) -> ec.EllipticCurvePrivateKey:
@@ -50,6 +55,8 @@ class FakeCard:
 
     @cached_property
     def certificate(self) -> bytes:
+        if self.issued_certificate is not None:
+            return self.issued_certificate
         now = dt.datetime.now(dt.UTC)
         not_after = now - dt.timedelta(days=1) if self.expired else now + dt.timedelta(days=365)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "FAKE CARD (fictional)")])
@@ -128,8 +135,13 @@ class FakeCardReader(SinkOwner):
         card.tries_left -= 1
         return PinResult(False, card.tries_left)
 
+    def certificate(self) -> bytes:
+        return self._need_card("certificate").certificate
+
     def sign(self, message: bytes) -> bytes:
         card = self._need_card("sign")
+        if card.signer is not None:
+            return card.signer(message)
         return card.key.sign(message, ec.ECDSA(hashes.SHA256()))
 
     def release(self) -> None:

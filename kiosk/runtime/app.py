@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from drivers import ports as dp
-from drivers.errors import CardRemovedError, DeviceError, PinBlockedError, UnsupportedTokenError
+from drivers.errors import (
+    CardMuteError,
+    CardRemovedError,
+    DeviceError,
+    PinBlockedError,
+    ReaderUnavailable,
+    UnsupportedTokenError,
+)
 from kiosk.center.port import CenterError, CenterPort, DeliveryResult
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
@@ -72,6 +79,10 @@ def _card_error_code(exc: BaseException) -> ErrorCode:
         return ErrorCode.PIN_LOCKED
     if isinstance(exc, UnsupportedTokenError):
         return ErrorCode.CARD_UNSUPPORTED
+    if isinstance(exc, ReaderUnavailable):
+        return ErrorCode.DEVICE_FAULT
+    if isinstance(exc, CardMuteError):
+        return ErrorCode.CARD_UNREADABLE
     return ErrorCode.CARD_UNREADABLE
 
 
@@ -341,7 +352,9 @@ class Executor:
             info = self.d.card.read_card()
             with self.app.data.lock:
                 self.app.data.card = info
-            expired = certificate_expired(info.certificate, dt.datetime.now(dt.UTC))
+            # a token that keeps its certificate until the PIN is checked after it
+            expired = bool(info.certificate) and certificate_expired(
+                info.certificate, dt.datetime.now(dt.UTC))
             return ev.CardRead(info.tries_left, certificate_expired=expired)
 
         self._lane("card", call, lambda exc: ev.CardReadFailed(_card_error_code(exc)))
@@ -351,7 +364,7 @@ class Executor:
         pin = c.pin
 
         def call() -> Event:
-            result = self.d.card.verify_pin(pin)
+            result = self.d.card.verify_pin(pin)  # the card is locked: PinResult(False, 0)
             return ev.PinVerified() if result.verified else ev.PinRejected(result.tries_left)
 
         def failed(exc: BaseException) -> Event:
@@ -367,8 +380,11 @@ class Executor:
                 session, card = self.app.data.center, self.app.data.card
             if session is None or card is None:
                 return ev.AuthenticationFailed(ErrorCode.INTERNAL)
+            certificate = card.certificate or self.d.card.certificate()
+            if certificate_expired(certificate, dt.datetime.now(dt.UTC)):
+                return ev.AuthenticationFailed(ErrorCode.CERT_EXPIRED)
             signature = self.d.card.sign(session.challenge)
-            menu = self.app.center.authenticate(session, card.certificate, signature)
+            menu = self.app.center.authenticate(session, certificate, signature)
             return ev.ResidentAuthenticated(menu)
 
         self._lane("card", call, lambda exc: ev.AuthenticationFailed(_center_error_code(exc)))

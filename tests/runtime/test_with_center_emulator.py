@@ -1,0 +1,111 @@
+"""The runtime against the center emulator over real mutual TLS on loopback.
+
+Devices are the in-process fakes; the card carries a software card of one of the
+emulator's fictional residents, so the center verifies a real signature and
+renders a real certificate.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from drivers.fakes import FakeCard
+from hw_emulator.center import start_center
+from kiosk.core import events as ev
+from kiosk.core.menu import CertificateKind, ErrorCode
+from kiosk.core.states import State
+from kiosk.runtime.build import build_app
+from kiosk.runtime.config import parse
+from kiosk.runtime.headless import HeadlessUI
+from tests.runtime.conftest import OPEN_HOURS, RunningKiosk
+
+
+@pytest.fixture
+def center(tmp_path):
+    with start_center(tmp_path / "center", clock=OPEN_HOURS) as running:
+        yield running
+
+
+def kiosk_on(center, tmp_path):
+    config = parse({
+        "kiosk": {"id": center.kiosk_id, "store": "見本店", "state_dir": str(tmp_path / "k")},
+        "ui": {"kind": "null"},
+        "center": {"kind": "https", "url": center.url, "ca": str(center.ca_path),
+                   "cert": str(center.client_cert), "key": str(center.client_key)},
+    }, "<test>")
+    app = build_app(config, ui=HeadlessUI(), wall_clock=lambda: OPEN_HOURS)
+    app.devices.printer.output_dir = str(tmp_path / "tray")
+    return RunningKiosk(app)
+
+
+def card_of(center, resident: str) -> FakeCard:
+    software = center.card(resident)
+    return FakeCard(pin="8163", issued_certificate=software.certificate_der,
+                    signer=software.sign)
+
+
+def test_a_real_certificate_is_issued_paid_and_printed(center, tmp_path):
+    """Given the fictional resident taro, when he obtains a residence certificate,
+    then the tray holds the municipality's PDF with Japanese text, the center hears
+    it was printed, and the journal keeps the municipality's fee."""
+    with kiosk_on(center, tmp_path) as kiosk:
+        kiosk.resident.obtain(CertificateKind.RESIDENCE, coins=(500,),
+                              card=card_of(center, "taro"))
+        kiosk.app.supervisor.drain()
+        totals = kiosk.app.desk.journal.totals()
+    assert (totals.inserted, totals.kept, totals.paid_out) == (500, 200, 300)
+    first = sorted((tmp_path / "tray").glob("*.pdf"))[0]
+    text = subprocess.run(["pdftotext", str(first), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "住民票" in text
+    assert [d["result"] for d in center.deliveries] == ["printed"]
+
+
+@pytest.mark.parametrize("fault", ["other_card", "foreign_page", "partial_pages",
+                                   "corrupt_signature", "wrong_session"])
+def test_a_document_that_is_not_ours_is_never_paid_for_or_printed(center, tmp_path, fault):
+    """Given a center fault from the 2023 incidents, the kiosk refuses the document
+    before asking for money, prints nothing, and returns to idle through wipe."""
+    center.set_fault(fault)
+    with kiosk_on(center, tmp_path) as kiosk:
+        r = kiosk.resident
+        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+        r.expect(State.PLACE_CARD)
+        r.card_reader.insert(card_of(center, "taro"))
+        r.expect(State.PIN)
+        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+        r.expect(State.REMOVE_CARD)
+        r.card_reader.yank()
+        r.expect(State.CHOOSE_KIND, State.CHOOSE_MUNICIPALITY)
+        if kiosk.app.session.state is State.CHOOSE_MUNICIPALITY:
+            r.touch(ev.MunicipalityChosen("999901"))
+        r.touch(ev.KindChosen(CertificateKind.SEAL))
+        r.expect(State.CHOOSE_COPIES, State.CHOOSE_OPTIONS)
+        r.touch(ev.CopiesChosen(1))
+        r.expect(State.CONFIRM)
+        r.touch(ev.Confirmed())
+        r.expect(State.ERROR)
+        assert kiosk.app.session.view().error is ErrorCode.DOCUMENT_REFUSED
+        assert kiosk.app.session.view().credited == 0
+        r.touch(ev.Acknowledge())
+        r.expect(State.IDLE)
+        assert kiosk.app.devices.printer.jobs == {}
+        assert not (tmp_path / "tray").exists()
+        assert kiosk.app.data.residue() == []
+    assert center.refusals  # reported to the center
+
+
+def test_revoked_card_is_sent_to_the_office(center, tmp_path):
+    with kiosk_on(center, tmp_path) as kiosk:
+        r = kiosk.resident
+        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+        r.expect(State.PLACE_CARD)
+        r.card_reader.insert(card_of(center, "goro"))  # card_status = "revoked"
+        r.expect(State.PIN)
+        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+        r.expect(State.ERROR)
+        assert kiosk.app.session.view().error is ErrorCode.CERT_REVOKED
+
+
