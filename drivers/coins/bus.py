@@ -12,7 +12,9 @@ runtime's worker take turns. Devices on the same URL share one bus through
 :func:`acquire_bus` / :meth:`CcTalkBus.release`, so drivers can be built from
 plain config values (url, address) and still end up on one port.
 
-Serial exceptions stop here: they become :class:`CoinPortUnavailable`, a reply
+Serial exceptions stop here: they become :class:`CoinPortUnavailable` (and the
+port is reopened on the next transaction, so a re-plugged adapter comes back by
+itself), a reply
 that never came becomes :class:`CoinTimeout`, garbage becomes
 :class:`~drivers.coins.codec.FrameError` — all :class:`drivers.errors.CoinError`.
 """
@@ -30,6 +32,16 @@ from drivers.coins.codec import RESYNC_GAP, BusyError, NakError, Transaction
 from drivers.errors import CoinError, CoinProtocolError, DeviceUnavailable
 
 log = logging.getLogger(__name__)
+
+# pyserial lets termios.error through from tcflush/tcsetattr on a hung-up tty.
+PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError)
+try:
+    import termios
+
+    PORT_ERRORS += (termios.error,)
+except ImportError:  # not POSIX
+    pass
+OPEN_ERRORS: tuple[type[BaseException], ...] = (*PORT_ERRORS, ValueError)  # bad URL
 
 READ_SLICE = 0.01  # seconds one read() may block; bounds the reply-wait granularity
 
@@ -66,6 +78,7 @@ class CcTalkBus:
         self._clock = clock
         self._lock = threading.Lock()
         self._port: serial.SerialBase | None = None
+        self._wanted = False  # opened by a user: reopen after the port fails
         self._users = 0
         self.echo_seen = False  # whether the line echoes requests (detected, not configured)
         self.transactions = 0
@@ -75,24 +88,32 @@ class CcTalkBus:
 
     def open(self) -> None:
         with self._lock:
-            if self._port is not None:
-                return
-            try:
-                self._port = serial.serial_for_url(
-                    self.url, baudrate=self.baudrate, bytesize=8, parity="N", stopbits=1,
-                    timeout=READ_SLICE, write_timeout=1.0, xonxoff=False, rtscts=False,
-                )
-            except (serial.SerialException, OSError, ValueError) as exc:
-                raise CoinPortUnavailable(f"cannot open ccTalk port {self.url}") from exc
+            self._wanted = True
+            self._open_locked()
 
-    def close(self) -> None:
-        with self._lock:
-            port, self._port = self._port, None
+    def _open_locked(self) -> None:
+        if self._port is not None:
+            return
+        try:
+            self._port = serial.serial_for_url(
+                self.url, baudrate=self.baudrate, bytesize=8, parity="N", stopbits=1,
+                timeout=READ_SLICE, write_timeout=1.0, xonxoff=False, rtscts=False,
+            )
+        except OPEN_ERRORS as exc:
+            raise CoinPortUnavailable(f"cannot open ccTalk port {self.url}") from exc
+
+    def _drop_locked(self) -> None:
+        port, self._port = self._port, None
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except PORT_ERRORS:
                 log.debug("closing %s failed", self.url, exc_info=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._wanted = False
+            self._drop_locked()
 
     @property
     def is_open(self) -> bool:
@@ -136,6 +157,8 @@ class CcTalkBus:
         raise last
 
     def _once(self, address: int, header: int, data: bytes, timeout: float) -> bytes:
+        if self._port is None and self._wanted:
+            self._open_locked()  # the adapter came back (USB re-plugged, emulator restarted)
         port = self._port
         if port is None:
             raise CoinPortUnavailable(f"ccTalk port {self.url} is not open")
@@ -156,7 +179,8 @@ class CcTalkBus:
                         return result
                 if now > deadline:
                     raise CoinTimeout(f"no reply from address {address} to header {header}")
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
+            self._drop_locked()  # reopened on the next transaction
             raise CoinPortUnavailable(f"ccTalk port {self.url} failed") from exc
 
 

@@ -94,3 +94,31 @@ def test_devices_on_one_url_share_one_bus_and_take_turns(emulator):
     assert b.is_open
     b.release()
     assert not b.is_open
+
+
+def test_port_that_fails_is_reopened_by_the_next_transaction():
+    """Given a bus whose device went away (USB unplugged; here the emulator stops),
+    when the device is back on the same path, then transactions work again."""
+    first = start_emulator()
+    path = first.pty
+    bus = CcTalkBus(path, retries=0, reply_timeout=0.05)
+    bus.open()
+    try:
+        assert bus.transact(2, Header.SIMPLE_POLL) == b""
+        first.stop()
+        with pytest.raises(CoinError):
+            bus.transact(2, Header.SIMPLE_POLL)
+        with start_emulator() as second:
+            if second.pty != path:
+                pytest.skip("the kernel gave the new pty another number")
+            for _ in range(3):  # first call may still see the old one's hang-up
+                try:
+                    assert bus.transact(2, Header.SIMPLE_POLL) == b""
+                    break
+                except CoinError:
+                    continue
+            else:
+                pytest.fail("bus never came back")
+    finally:
+        bus.close()
+        first.stop()
