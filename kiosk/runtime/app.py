@@ -111,6 +111,7 @@ class KioskApp:
         self.timers = Timers(clock)
         self.supervisor = Supervisor(self.post)
         self.transcript: list[str] = []
+        self.frames = 0  # turns of the loop that rendered (a resident sees the first one)
         self.staff_alerts: list[str] = []
         self._receipt = receipt
         self._wall_clock = wall_clock
@@ -246,6 +247,7 @@ class KioskApp:
         for expired in self.timers.due():
             self.handle(expired)
         self.ui.render(self.session.view())
+        self.frames += 1
         left = self.timers.seconds_until_next()
         wait = max_wait if left is None else min(max_wait, left)
         for intent in self.ui.wait(wait):

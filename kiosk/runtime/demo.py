@@ -72,6 +72,7 @@ class Resident:
                coins: Iterable[int] = (500,), options: tuple[tuple[str, str], ...] = (),
                card: FakeCard | None = None, language: str = "ja") -> None:
         """Given an idle kiosk, obtain a certificate and take everything away."""
+        self.app.wait_for(lambda a: a.frames > 0, self.timeout)  # the screen is up
         self.expect(State.IDLE)
         self.touch(ev.StartPressed())
         self.expect(State.LANGUAGE)
