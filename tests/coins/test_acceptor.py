@@ -266,3 +266,26 @@ def test_thousand_random_coins_with_random_faults_add_up_exactly(emulator):
     assert sum(credits(events)) == box - lost_yen
     assert faults(events, "COIN-EVENTS-LOST") == overflows
     assert faults(events, "COIN-RESET") == resets
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_crc16_bus_with_acceptor_and_hopper_sharing_it(echo):
+    """The CRC-16 frame variant end to end, both devices on one shared bus."""
+    from drivers.coins import CctalkHopper
+    from hw_emulator.coins import start_emulator
+
+    with start_emulator(crc=True, echo=echo, coin_interval=0.002) as emu:
+        acc = CctalkCoinAcceptor(emu.pty, poll_interval=POLL, crc=True)
+        hop = CctalkHopper(emu.pty, address=4, coin_value=10, level=200, crc=True)
+        events: list = []
+        try:
+            acc.start(events.append)
+            acc.accept(ALL)
+            emu.burst([500, 100])
+            assert hop.dispense(6).paid == 6
+            wait_for(lambda: len(credits(events)) == 2)
+            assert acc._bus is hop._bus
+        finally:
+            acc.close()
+            hop.close()
+    assert credits(events) == [500, 100]
