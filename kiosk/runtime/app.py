@@ -125,10 +125,29 @@ class KioskApp:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Reconcile the journal, start watching devices, tell the session the facts."""
-        self.desk.reconcile()
+        """Reconcile the journal, start watching devices, tell the session the facts.
+
+        The coin acceptor starts first: coins it still held from before a crash
+        (``recovered``) go to reconciliation, not to whoever stands at the kiosk now.
+        """
+        recovered: list[dp.CoinCredited] = []
+        reconciling = True
+
+        def acceptor_sink(event: dp.DeviceEvent) -> None:
+            if reconciling and getattr(event, "recovered", False):
+                assert isinstance(event, dp.CoinCredited)
+                recovered.append(event)
+            else:
+                self._device_event(event)
+
+        self.devices.acceptor.start(acceptor_sink)
+        self.desk.reconcile(recovered)
+        reconciling = False
+        self.desk.journal.note_acceptor_counter(getattr(self.devices.acceptor, "last_counter",
+                                                        None))
         for device in self.devices.watched():
-            device.start(self._device_event)
+            if device is not self.devices.acceptor:
+                device.start(self._device_event)
         self._started = True
         self.post(ev.HopperLevelsChanged(self.desk.levels()))
         self._check_service_hours()
@@ -187,7 +206,7 @@ class KioskApp:
             case dp.CoinCredited(value=value):
                 if self.session.state not in (State.IDLE, State.WIPE, State.OUT_OF_SERVICE):
                     self.desk.credit(self.session.transaction_id, self.session.view().fee,
-                                     value)
+                                     value, counter=getattr(event, "counter", None))
                 return ev.CoinInserted(value)
             case dp.CoinRejected(reason=reason):
                 log.info("coin rejected: %s", reason)

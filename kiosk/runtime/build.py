@@ -59,14 +59,14 @@ def build_ui(config: Config) -> UiPort:
 def build_app(config: Config, *, ui: UiPort | None = None,
               wall_clock: Callable[[], dt.datetime] = dt.datetime.now) -> KioskApp:
     """Everything the config describes, wired and ready to ``start()``."""
-    devices = build_devices(config)
-    center = build_center(config)
     try:
         config.kiosk.state_dir.mkdir(parents=True, exist_ok=True)
         journal = Journal.open(config.kiosk.state_dir / "journal.sqlite3")
     except OSError as exc:
         raise ConfigError(f"{config.source}: kiosk.state_dir: cannot open the money journal "
                           f"in {config.kiosk.state_dir}: {exc.strerror or exc}") from None
+    devices = build_devices(config, acceptor_counter=journal.last_acceptor_counter())
+    center = build_center(config)
     desk = CashDesk(journal, devices.hoppers)
     return KioskApp(config, devices, center, ui or build_ui(config), desk,
                     receipt=render_receipt_for, wall_clock=wall_clock)

@@ -14,7 +14,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 
-from drivers.ports import HopperPort
+from drivers.ports import CoinCredited, HopperPort
 from kiosk.core.commands import Outcome, PayoutReason, RecordOutcome
 from kiosk.runtime.money import (
     ChangeGiver,
@@ -37,9 +37,15 @@ class CashDesk:
         self._open: set[str] = set()
         self._lock = threading.Lock()
 
-    def reconcile(self) -> ReconcileReport:
+    def reconcile(self, recovered_credits: Sequence[CoinCredited] = ()) -> ReconcileReport:
+        """Settle what a crash left open, before any coin is accepted or paid.
+
+        ``recovered_credits`` are coins the acceptor still held from before the
+        crash (found at its start-up); they belong to the interrupted transaction.
+        """
         hoppers = {getattr(h, "address", h.coin_value): h for h in self.hoppers}
-        report = reconcile(self.journal, hoppers)  # type: ignore[arg-type]
+        report = reconcile(self.journal, hoppers,  # type: ignore[arg-type]
+                           recovered_credits=recovered_credits)
         if report.closed or report.incidents:
             log.warning("reconciled %d interrupted transactions; %d open incidents",
                         len(report.closed), len(report.incidents))
@@ -55,10 +61,11 @@ class CashDesk:
             self._open.add(txn_id)
         self.journal.begin(txn_id, fee)
 
-    def credit(self, txn_id: str, fee: int, value: int) -> None:
-        """Journal one coin (committed before this returns)."""
+    def credit(self, txn_id: str, fee: int, value: int, counter: int | None = None) -> None:
+        """Journal one coin (committed before this returns), with the acceptor's event
+        counter so that a restart knows which coins are already booked."""
         self.ensure_open(txn_id, fee)
-        self.journal.credit(txn_id, value)
+        self.journal.credit(txn_id, value, counter=counter)
 
     def pay(self, txn_id: str, fee: int, amount: int, reason: PayoutReason) -> PayoutReport:
         self.ensure_open(txn_id, fee)

@@ -9,7 +9,7 @@ resident expects and fails with the screen actually shown.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from drivers.fakes import FakeCard, FakeCardReader, FakeCoinAcceptor, FakeTraySensor
@@ -27,9 +27,14 @@ class ScriptError(AssertionError):
 
 @dataclass
 class Resident:
+    """``drop_coin`` and ``slot_open`` replace the fake acceptor's helpers when the
+    coins come from somewhere else (the ccTalk emulator's control channel)."""
+
     app: KioskApp
     pin: str = field(default="1234", repr=False)
     timeout: float = 10.0
+    drop_coin: Callable[[int], None] | None = None
+    slot_open: Callable[[int], bool] | None = None
 
     @property
     def card_reader(self) -> FakeCardReader:
@@ -61,12 +66,22 @@ class Resident:
 
     def insert_coins(self, coins: Iterable[int]) -> None:
         for value in coins:
+            credited = self.app.session.view().credited
+
             def slot_open(app: KioskApp, v: int = value) -> bool:
+                if self.slot_open is not None:
+                    return self.slot_open(v)
                 return v in self.acceptor.accepting
 
             self.app.wait_for(slot_open, self.timeout)
-            if not self.acceptor.insert(value):
+            if self.drop_coin is not None:
+                self.drop_coin(value)
+            elif not self.acceptor.insert(value):
                 raise ScriptError(f"the slot refused a {value}-yen coin")
+            if not self.app.wait_for(lambda a, c=credited, v=value:
+                                     a.session.view().credited >= c + v
+                                     or a.session.state is not State.PAY, self.timeout):
+                raise ScriptError(f"a {value}-yen coin was not credited")
 
     def obtain(self, kind: CertificateKind = CertificateKind.RESIDENCE, copies: int = 1,
                coins: Iterable[int] = (500,), options: tuple[tuple[str, str], ...] = (),

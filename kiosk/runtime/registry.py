@@ -89,7 +89,8 @@ def _fakes() -> dict[str, Any]:
     }
 
 
-def _cctalk(options: Mapping[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+def _cctalk(options: Mapping[str, Any], resume_counter: int | None
+            ) -> tuple[Any, tuple[Any, ...]]:
     """The ccTalk bus: one acceptor and the hoppers on one serial URL.
 
     ``[devices.options.coins]``: ``url`` (required), ``acceptor_address`` (2),
@@ -102,7 +103,8 @@ def _cctalk(options: Mapping[str, Any]) -> tuple[Any, tuple[Any, ...]]:
     hopper_cls = _load("drivers.coins:CctalkHopper")
     extra = {k: v for k, v in options.items() if k not in ("url", "acceptor_address", "hoppers")}
     acceptor = _construct("coins", acceptor_cls, extra, url=url,
-                          address=int(options.get("acceptor_address", 2)))
+                          address=int(options.get("acceptor_address", 2)),
+                          resume_counter=resume_counter)
     hoppers = []
     for spec in options.get("hoppers", ({"address": 3, "coin_value": 100, "level": 50},
                                         {"address": 4, "coin_value": 10, "level": 100})):
@@ -120,8 +122,12 @@ REAL_DRIVERS = {
 }
 
 
-def build_devices(config: Config) -> Devices:
-    """Build every device the config names. Nothing is started yet."""
+def build_devices(config: Config, *, acceptor_counter: int | None = None) -> Devices:
+    """Build every device the config names. Nothing is started yet.
+
+    ``acceptor_counter`` is the coin acceptor's event counter the money journal
+    last booked, so coins taken just before a crash are found again.
+    """
     d = config.devices
     fakes = _fakes()
     opts = d.options
@@ -136,7 +142,7 @@ def build_devices(config: Config) -> Devices:
     if d.coins == "fake":
         acceptor, hoppers = fakes["acceptor"], fakes["hoppers"]
     else:
-        acceptor, hoppers = _cctalk(opts.get("coins", {}))
+        acceptor, hoppers = _cctalk(opts.get("coins", {}), acceptor_counter)
     printer = fakes["printer"] if d.printer == "fake" else real("printer", d.printer)
     if d.audio == "fake":
         audio = fakes["audio"]
