@@ -71,7 +71,7 @@ def run() -> list[dict]:
                 session.handle(intent)
             ui.render(session.view())
             latencies.append(time.perf_counter() - started)
-            assert ui.frames == frames + 1
+            assert ui.frames >= frames + 1
         figures.append(_ms("ui.touch_to_frame.median_ms", statistics.median(latencies)))
         figures.append(_ms("ui.touch_to_frame.p99_ms", _p99(latencies)))
 

@@ -64,7 +64,6 @@ class PygameUI:
         self._screen: Screen | None = None
         self._drawn: tuple[View, Local, tuple[int, int]] | None = None
         self._translators: dict[str, Translator] = {}
-        self._pressed: str | None = None
         self._next_flash: float | None = None
         self._closed = False
         #: how many frames were flipped to the panel (tests check "no redraw")
@@ -102,7 +101,7 @@ class PygameUI:
         elif self._next_flash is None:
             self._next_flash = time.monotonic() + 1.0 / theme.FLASH_HZ
         self._screen = screen
-        self._painter.paint(screen, view.language)
+        self._painter.paint(screen, view.language, self._local.pressed)
         pygame.display.flip()
         self.frames += 1
         self._drawn = (view, self._local, self._surface.get_size())
@@ -173,18 +172,26 @@ class PygameUI:
         return None
 
     def _pointer(self, down: bool, pos: tuple[float, float], intents: list[Event]) -> bool:
-        """A button fires when the finger lifts on the button it went down on."""
+        """A button fires when the finger lifts on the button it went down on.
+
+        The button is drawn pushed in while the finger is on it, so the resident
+        sees at once that the touch was taken.
+        """
         button = self._hit(pos)
         if down:
-            self._pressed = button.id if button else None
+            self._local = replace(self._local, pressed=button.id if button else "")
+            self._refresh()
             return False
-        pressed, self._pressed = self._pressed, None
+        pressed = self._local.pressed
+        self._local = replace(self._local, pressed="")
         if button is None or button.id != pressed or button.action is None:
+            self._refresh()
             return False
         if isinstance(button.action, LocalAction):
             self._local = apply(self._local, button.action, self._view)
             self._refresh()
             return True
+        # the session's answer comes back as a new view; render() draws it
         intents.append(button.action)
         return True
 

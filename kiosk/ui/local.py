@@ -25,7 +25,7 @@ def follow_view(local: Local, previous: View | None, view: View,
     session holds, so Back shows the earlier choices.
     """
     if view.state is State.IDLE and (previous is None or previous.state is not State.IDLE):
-        local = Local(large_text=large_text_default)
+        local = Local(large_text=large_text_default, pressed=local.pressed)
     origin = (view.options, view.members, view.copies, view.offer)
     if local.draft.state != view.state.value or local.draft.origin != origin:
         local = replace(local, draft=Draft(view.state.value, view.options, view.members,

@@ -195,14 +195,15 @@ class Painter:
 
     # ------------------------------------------------------------------ widgets
 
-    def paint(self, screen: Screen, lang: str) -> None:
+    def paint(self, screen: Screen, lang: str, pressed: str = "") -> None:
+        """Draw ``screen``; the button ``pressed`` is drawn pushed in (touch feedback)."""
         self.surface.fill(theme.BLACK)
         self.surface.fill(screen.background, self.to_px((0, 0, theme.LOGICAL_W, theme.LOGICAL_H)))
         for widget in screen.widgets:
             if isinstance(widget, Text):
                 self.draw_text(screen.id, widget, lang)
             elif isinstance(widget, Button):
-                self._button(screen.id, widget, lang)
+                self._button(screen.id, widget, lang, widget.id == pressed)
             elif isinstance(widget, Box):
                 self._box(widget)
             elif isinstance(widget, Progress):
@@ -234,9 +235,11 @@ class Painter:
         "warning": (theme.WARNING, theme.WARNING_INK, theme.BLACK),
     }
 
-    def _button(self, screen_id: str, button: Button, lang: str) -> None:
+    def _button(self, screen_id: str, button: Button, lang: str, pressed: bool = False) -> None:
         r = self.to_px(button.rect)
-        if button.enabled:
+        if button.enabled and pressed:
+            fill, ink, edge = theme.PRESSED, theme.WHITE, theme.BLACK
+        elif button.enabled:
             fill, ink, edge = self._STYLES.get(button.style, self._STYLES["secondary"])
         else:
             fill, ink, edge = theme.DISABLED, theme.DISABLED_INK, theme.DISABLED_INK

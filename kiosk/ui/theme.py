@@ -48,6 +48,7 @@ SECONDARY_INK = (0, 40, 100)
 DANGER = (176, 0, 32)
 DANGER_INK = WHITE
 SELECTED = (0, 70, 173)
+PRESSED = (0, 24, 64)  # a button under the finger, whatever its style
 DISABLED = (214, 214, 214)
 DISABLED_INK = (70, 70, 70)
 WARNING = (255, 212, 0)

@@ -70,6 +70,7 @@ class Local:
     large_text: bool = False
     draft: Draft = Draft()
     flash_on: bool = False
+    pressed: str = ""  # the button under a finger that has not lifted yet
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,20 @@ def test_fingers_count_once(ui: PygameUI) -> None:
     assert ui.wait(0.05) == []
 
 
+def test_a_pressed_button_is_drawn_pushed_in(ui: PygameUI) -> None:
+    ui.render(reach(State.IDLE).view())
+    x, y, _, _ = next(e.rect for e in ui.elements() if e.id == "start")
+    before = ui._surface.get_at((x + 20, y + 20))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(x + 20, y + 20),
+                                         button=1))
+    assert ui.wait(0.1) == []
+    assert ui._surface.get_at((x + 20, y + 20)) != before
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x + 20, y + 20), button=1))
+    assert ui.wait(0.1) == [ev.StartPressed()]
+    ui.render(reach(State.IDLE).view())  # the runtime renders after the intent
+    assert ui._surface.get_at((x + 20, y + 20)) == before
+
+
 def test_a_slide_off_the_button_does_not_fire(ui: PygameUI) -> None:
     ui.render(reach(State.IDLE).view())
     x, y, _, _ = next(e.rect for e in ui.elements() if e.id == "start")
@@ -103,7 +117,7 @@ def test_larger_text_is_local_and_reset_at_idle(ui: PygameUI) -> None:
     frames = ui.frames
     assert ui.touch("large_text")
     assert ui.wait(1.0) == []  # handled by the UI itself
-    assert ui.frames == frames + 1
+    assert ui.frames == frames + 2  # the button pushed in, then the larger text
     assert ui._local.large_text
     feed(session, [ev.Back(), ev.WipeDone(clean=True)])
     assert session.state is State.IDLE

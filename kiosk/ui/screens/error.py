@@ -22,9 +22,10 @@ def build(ctx: Ctx) -> Screen:
     widgets.append(Drawing((40, 120, 200, 180), "warning"))
     widgets.append(Text((270, 100, 734, 96), tr(ERROR_TITLE[code]), ctx.fs(theme.TITLE + 2),
                         theme.INK, bold=True, valign="middle"))
-    widgets.append(Text((270, 204, 734, 296), tr(ERROR_BODY[code]), ctx.fs(theme.BODY),
+    widgets.append(Text((270, 204, 734, 296), tr(ERROR_BODY[code]), ctx.fs(theme.BODY + 2),
                         theme.INK))
-    widgets.append(Text((20, 330, 230, 170), tr("error.code", code=code.value),
-                        theme.SMALL - 4, theme.MUTED))
+    # the code is for staff and the help desk, out of the resident's way
+    widgets.append(Text((20, theme.FOOTER_TOP + 20, 640, 40), tr("error.code", code=code.value),
+                        theme.SMALL - 4, theme.MUTED, valign="middle"))
     widgets.append(primary(ctx, "ok", tr("button.ok"), ev.Acknowledge()))
     return Screen("error", tuple(widgets))
