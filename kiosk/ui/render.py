@@ -237,6 +237,9 @@ class Painter:
 
     def _button(self, screen_id: str, button: Button, lang: str, pressed: bool = False) -> None:
         r = self.to_px(button.rect)
+        fill: Color
+        ink: Color
+        edge: Color
         if button.enabled and pressed:
             fill, ink, edge = theme.PRESSED, theme.WHITE, theme.BLACK
         elif button.enabled:
