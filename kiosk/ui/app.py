@@ -149,7 +149,8 @@ class PygameUI:
             self.quit_requested = True
             return True
         if kind in (pygame.WINDOWEXPOSED, pygame.WINDOWSIZECHANGED, pygame.VIDEOEXPOSE):
-            self._painter.retarget(pygame.display.get_surface() or self._surface)
+            self._surface = pygame.display.get_surface() or self._surface
+            self._painter.retarget(self._surface)
             self._refresh(force=True)
             return False
         if kind in (pygame.MOUSEBUTTONDOWN, pygame.MOUSEBUTTONUP):
