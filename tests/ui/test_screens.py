@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pygame
 import pytest
 
 from kiosk.core.states import LANGUAGES, State
@@ -41,6 +42,13 @@ def _check_elements(ui: PygameUI, name: str) -> list[str]:
         w, h = e.rect[2] / scale, e.rect[3] / scale
         if w < theme.MIN_TARGET_PX - 0.5 or h < theme.MIN_TARGET_PX - 0.5:
             problems.append(f"{name}: {e.id} is {w:.0f}×{h:.0f} < {theme.MIN_TARGET_PX}")
+        x, y, w_px, h_px = e.rect
+        if x < 0 or y < 0 or x + w_px > 1024 or y + h_px > 600:
+            problems.append(f"{name}: {e.id} leaves the screen: {e.rect}")
+    for i, a in enumerate(elements):
+        for b in elements[i + 1:]:
+            if pygame.Rect(a.rect).colliderect(pygame.Rect(b.rect)):
+                problems.append(f"{name}: {a.id} overlaps {b.id}")
     return problems
 
 
