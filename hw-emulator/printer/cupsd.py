@@ -224,6 +224,7 @@ class PrivateCups:
                 proc.wait(timeout=10)
         if proc is not None and proc.stderr:
             proc.stderr.close()
+        self._remove_job_files()
         if self._own_root and not self.keep:
             shutil.rmtree(self.paths.root, ignore_errors=True)
 
@@ -247,6 +248,7 @@ class PrivateCups:
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o755)  # noqa: S103 — cupsd checks ownership, lp reads config
         p.spool.mkdir(exist_ok=True)
+        self._remove_job_files()
         os.chown(p.spool, 0, lp)
         os.chmod(p.spool, 0o710)  # noqa: S103 — cupsd's own RequestRoot mode
         (p.spool / "tmp").mkdir(exist_ok=True)
@@ -264,6 +266,15 @@ class PrivateCups:
             self.control.clear()
         (p.etc / "cups-files.conf").write_text(_cups_files_conf(p))
         (p.etc / "cupsd.conf").write_text(_cupsd_conf(p))
+
+    def _remove_job_files(self) -> None:
+        """What the kiosk's cups.service drop-in does after every stop and before every
+        start: a job a stopped or crashed cupsd left behind would otherwise be printed
+        again from its first page (a double print), and its files never removed."""
+        spool = self.paths.spool
+        if spool.is_dir():
+            for leftover in [*spool.glob("c[0-9]*"), *spool.glob("d[0-9]*")]:
+                leftover.unlink(missing_ok=True)
 
     def _add_queue(self) -> None:
         uri = f"{BACKEND_NAME}:{self.paths.device}"

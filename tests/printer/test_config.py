@@ -67,16 +67,24 @@ def test_emulator_runs_the_shipped_cupsd_conf(private_cups):
     assert differing == [("Listen /run/cups/cups.sock", f"Listen {private_cups.socket}")]
 
 
-def test_spool_mount_is_tmpfs_with_cupsd_modes():
-    unit = (ROOT / "systemd" / "var-spool-cups.mount").read_text()
-    assert re.search(r"^Where=/var/spool/cups$", unit, re.MULTILINE)
-    assert re.search(r"^Type=tmpfs$", unit, re.MULTILINE)
-    options = re.search(r"^Options=(.*)$", unit, re.MULTILINE)
-    assert options and "mode=0710" in options.group(1) and "size=" in options.group(1)
-    assert "cups.service" in unit
+@pytest.mark.parametrize(("unit", "where", "mode"), [
+    ("var-spool-cups.mount", "/var/spool/cups", "mode=0710"),
+    ("var-log-cups.mount", "/var/log/cups", "mode=0755"),
+    ("var-cache-cups.mount", "/var/cache/cups", "mode=0770"),
+])
+def test_cups_directories_are_tmpfs(unit, where, mode):
+    text = (ROOT / "systemd" / unit).read_text()
+    assert re.search(rf"^Where={where}$", text, re.MULTILINE)
+    assert re.search(r"^Type=tmpfs$", text, re.MULTILINE)
+    options = re.search(r"^Options=(.*)$", text, re.MULTILINE)
+    assert options and mode in options.group(1) and "size=" in options.group(1)
+    assert re.search(r"^Before=.*cups\.service", text, re.MULTILINE)
 
 
 def test_cups_service_drop_in_needs_the_mounts_and_no_core_dumps():
     drop_in = (CUPS_DIR / "cups.service.d" / "10-kiosk.conf").read_text()
-    assert "RequiresMountsFor=/var/spool/cups" in drop_in
+    assert "RequiresMountsFor=/var/spool/cups /var/log/cups /var/cache/cups" in drop_in
     assert "LimitCORE=0" in drop_in
+    # a job left in the spool would print again from page 1 at the next start
+    assert re.search(r"^ExecStopPost=.*rm -f /var/spool/cups/c\[0-9\]\*", drop_in, re.MULTILINE)
+    assert re.search(r"^ExecStartPre=.*rm -f /var/spool/cups/c\[0-9\]\*", drop_in, re.MULTILINE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.ports import JobOutcome, PrinterStatusChanged, PrintJobFinished
+from drivers.ports import JobOutcome, PrinterStatusChanged, PrintJobFinished, PrintJobProgress
 
 
 def assert_printed_once(emu, job: str, pages: int) -> None:
@@ -181,5 +181,29 @@ def test_cancel_during_a_jam_free_slow_job_prints_no_more_pages(emu, printer, ev
     assert finished.outcome is JobOutcome.CANCELLED
     [printout] = [p for p in emu.tray.wait_settled() if p.job_id == int(job)]
     numbers = [p.number for p in printout.pages]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) < 4
+    assert finished.pages_done <= len(numbers)
+
+
+def test_cupsd_restart_mid_job_never_prints_twice(emu, printer, events, documents):
+    """Given a job half printed, when cupsd stops and starts again, the job is not
+    printed again from its first page: it ends FAILED (job-vanished) with the pages
+    that came out, and its files are gone."""
+    emu.control.set("slow", delay=0.3)
+    pdf, _ = documents.make(4)
+    job = printer.submit(pdf)
+    events.wait_for(lambda e: isinstance(e, PrintJobProgress) and e.job_id == job)
+    keep, emu.keep = emu.keep, True
+    try:
+        emu.stop()
+    finally:
+        emu.keep = keep
+        emu.start()
+    finished = events.finished(job)
+    assert finished.outcome is JobOutcome.FAILED
+    assert finished.reason == "job-vanished"
+    printouts = [p for p in emu.tray.wait_settled() if p.job_id == int(job)]
+    assert len(printouts) == 1, "the job reached the printer again after the restart"
+    numbers = [p.number for p in printouts[0].pages]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) < 4
     assert finished.pages_done <= len(numbers)
