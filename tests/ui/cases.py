@@ -114,6 +114,8 @@ def cases(language: str) -> dict[str, View]:
         "receipt": v[State.RECEIPT],
         "take_printout": v[State.TAKE_PRINTOUT],
         "take_printout_alarm": replace(v[State.TAKE_PRINTOUT], alarm_level=2),
+        "take_printout_after_failure": replace(v[State.TAKE_PRINTOUT],
+                                               error=ErrorCode.PRINTER_FAULT),
         "refund": v[State.REFUND],
         "refund_owed": replace(v[State.REFUND], refund=500, owed=100),
         "card_left": v[State.CARD_LEFT],
@@ -124,4 +126,6 @@ def cases(language: str) -> dict[str, View]:
     }
     for code in ErrorCode:
         out[f"error_{code.value}"] = replace(v[State.ERROR], error=code)
+    out["error_payment_fault_owed"] = replace(v[State.ERROR], error=ErrorCode.PAYMENT_FAULT,
+                                              owed=100)
     return out

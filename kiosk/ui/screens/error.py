@@ -11,7 +11,7 @@ from __future__ import annotations
 from kiosk.core import events as ev
 from kiosk.core.menu import ErrorCode
 from kiosk.ui import theme
-from kiosk.ui.screens.common import ERROR_BODY, ERROR_TITLE, Ctx, header, primary
+from kiosk.ui.screens.common import ERROR_BODY, ERROR_TITLE, Ctx, banner, header, primary
 from kiosk.ui.widgets import Drawing, Screen, Text, Widget
 
 
@@ -22,10 +22,15 @@ def build(ctx: Ctx) -> Screen:
     widgets.append(Drawing((40, 120, 200, 180), "warning"))
     widgets.append(Text((270, 100, 734, 96), tr(ERROR_TITLE[code]), ctx.fs(theme.TITLE + 2),
                         theme.INK, bold=True, valign="middle"))
-    widgets.append(Text((270, 204, 734, 296), tr(ERROR_BODY[code]), ctx.fs(theme.BODY + 2),
+    body_h = 190 if view.owed > 0 else 296
+    widgets.append(Text((270, 204, 734, body_h), tr(ERROR_BODY[code]), ctx.fs(theme.BODY + 2),
                         theme.INK))
     # the code is for staff and the help desk, out of the resident's way
     widgets.append(Text((20, theme.FOOTER_TOP + 20, 640, 40), tr("error.code", code=code.value),
                         theme.SMALL - 4, theme.MUTED, valign="middle"))
+    if view.owed > 0:
+        # coins the hoppers could not pay back: the resident must not leave without staff
+        widgets += banner((270, 400, 734, 100), tr("refund.owed", amount=ctx.yen(view.owed)),
+                          ctx.fs(theme.BODY - 2), alert=True)
     widgets.append(primary(ctx, "ok", tr("button.ok"), ev.Acknowledge()))
     return Screen("error", tuple(widgets))
