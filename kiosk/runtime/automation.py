@@ -123,6 +123,9 @@ def answer(ui: AutomationUI, body: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": f"bad {op} request: {exc}"}
     except OSError as exc:
         return {"ok": False, "error": f"{op} failed: {exc.strerror or exc}"}
+    except Exception as exc:  # noqa: BLE001 — a test hook must never take the kiosk down
+        log.warning("automation %s failed: %s", op, type(exc).__name__)
+        return {"ok": False, "error": f"{op} failed: {type(exc).__name__}"}
     return {"ok": False, "error": f"unknown op {op!r}"}
 
 

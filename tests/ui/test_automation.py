@@ -22,6 +22,7 @@ from kiosk.core import events as ev
 from kiosk.runtime.automation import (
     AutomationClient,
     AutomationServer,
+    answer,
     parse_address,
 )
 from kiosk.runtime.build import build_app
@@ -213,3 +214,26 @@ def test_a_whole_transaction_through_the_port_against_the_fakes(
     assert shown[:4] == ["idle", "language", "terms", "place_card"]
     assert shown[-3:] == ["pay", "take_printout", "idle"]
     assert "pin" in shown and "choose_copies" in shown
+
+
+def test_a_failing_ui_call_is_an_error_reply_not_a_crash() -> None:
+    class Broken:
+        def elements(self) -> list:
+            raise RuntimeError("boom")
+
+        def screen_id(self) -> str:
+            return "x"
+
+        def touch(self, element_id: str) -> bool:
+            raise RuntimeError("boom")
+
+        def touch_at(self, x: int, y: int) -> bool:
+            return False
+
+        def screenshot(self, path: object) -> None:
+            raise PermissionError(13, "Permission denied")
+
+    reply = answer(Broken(), {"op": "screen"})
+    assert reply == {"ok": False, "error": "screen failed: RuntimeError"}
+    assert answer(Broken(), {"op": "screenshot", "path": "/x.png"})["ok"] is False
+    assert answer(Broken(), {"op": "touch"})["ok"] is False  # no id
