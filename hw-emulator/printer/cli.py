@@ -9,6 +9,7 @@ work from a second shell::
     hw-emu printer fault media-empty        # next job waits for paper
     hw-emu printer fault jam-after --page 1 # next job jams after its first page
     hw-emu printer clear                    # the operator fixed it
+    hw-emu printer clear --reset-reasons    # … and told CUPS (it keeps old reasons)
     hw-emu printer status                   # fault, printouts in the tray
     hw-emu printer take                     # the customer takes the printout
 """
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import threading
 from pathlib import Path
 
@@ -50,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fault.set_defaults(handler=_fault)
 
     clear = sub.add_parser("clear", help="clear the fault (paper loaded, jam removed)")
+    clear.add_argument("--reset-reasons", action="store_true",
+                       help="also reset the queue's printer-state-reasons in cupsd, as staff "
+                            "do after fixing the printer (CUPS keeps them until the next job)")
+    clear.add_argument("--queue", default=DEFAULT_QUEUE)
     clear.set_defaults(handler=_clear)
 
     take = sub.add_parser("take", help="take the printouts out of the tray")
@@ -90,7 +96,15 @@ def _fault(args: argparse.Namespace) -> int:
 
 
 def _clear(args: argparse.Namespace) -> int:
-    FaultControl(_state(args) / "device" / "control.json").clear()
+    root = _state(args)
+    FaultControl(root / "device" / "control.json").clear()
+    if args.reset_reasons:
+        env = {**os.environ, "CUPS_SERVER": str(root / "cups" / "run" / "cups.sock")}
+        result = subprocess.run(["lpadmin", "-p", args.queue, "-o", "printer-state-reasons=none"],
+                                env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            print(f"lpadmin failed: {result.stderr.strip()}")
+            return 1
     return 0
 
 

@@ -172,6 +172,19 @@ class PrivateCups:
         """The customer takes the printout; returns how many printouts were lying there."""
         return self.tray.take()
 
+    def reset_reasons(self) -> None:
+        """Clear the queue's printer-state-reasons, as staff would after fixing the printer.
+
+        CUPS keeps the last reasons a backend reported until the next job runs
+        (cups.md finding 1), so a kiosk waiting for ``ready`` after a jam would wait
+        forever. ``lpadmin -p QUEUE -o printer-state-reasons=none`` is an admin
+        operation (root or SystemGroup) that resets them.
+        """
+        result = subprocess.run(["lpadmin", "-p", self.queue, "-o", "printer-state-reasons=none"],
+                                env=self.env(), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise CupsdError(f"lpadmin failed: {result.stderr.strip()}")
+
     # ------------------------------------------------------------------ life cycle
 
     def __enter__(self) -> PrivateCups:

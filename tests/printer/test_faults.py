@@ -207,3 +207,20 @@ def test_cupsd_restart_mid_job_never_prints_twice(emu, printer, events, document
     numbers = [p.number for p in printouts[0].pages]
     assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) < 4
     assert finished.pages_done <= len(numbers)
+
+
+def test_staff_reset_makes_the_idle_printer_ready_again(emu, printer, events, documents):
+    """CUPS keeps a jam's reason on the idle queue; the kiosk cannot become ready by
+    waiting. Staff's reset (lpadmin printer-state-reasons=none) clears it and the
+    watcher reports the printer ready without a job."""
+    emu.control.set("jam-after", page=0)
+    pdf, _ = documents.make(1)
+    job = printer.submit(pdf)
+    assert events.finished(job).reason == "media-jam"
+    assert not printer.status().ready
+    emu.control.clear()
+    assert not printer.status().ready  # stale: nothing ran since
+    mark = events.mark()
+    emu.reset_reasons()
+    events.status(lambda e: e.ready and not e.reasons, after=mark)
+    assert printer.status().ready
