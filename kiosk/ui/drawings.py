@@ -96,11 +96,12 @@ def reading(surface: pygame.Surface, f: _Frame, phase: int) -> None:
     card = pygame.Rect(0, 0, round(top.width * 0.82), round(f.r.height * 0.32))
     card.midbottom = (top.centerx, top.centery + f.w(6))
     _card(surface, f, card)
-    # a padlock-like "hold" bracket over the card: stay put
-    pygame.draw.lines(surface, theme.PRIMARY, False, [
-        (card.x - f.w(14), card.bottom - f.w(20)), (card.x - f.w(14), card.y - f.w(14)),
-        (card.right + f.w(14), card.y - f.w(14)), (card.right + f.w(14), card.bottom - f.w(20))],
-        f.w(8))
+    # radio waves above the card: the reader is talking to it
+    cx, cy = card.centerx, card.y - f.w(10)
+    for i in range(3):
+        radius = f.w(30 + i * 26)
+        pygame.draw.arc(surface, theme.PRIMARY, (cx - radius, cy - radius, 2 * radius, 2 * radius),
+                        0.75, 2.39, f.w(7))
 
 
 def remove_card(surface: pygame.Surface, f: _Frame, phase: int) -> None:
