@@ -28,7 +28,7 @@ from pathlib import Path
 import pygame
 
 from kiosk.core.events import Event
-from kiosk.core.states import View
+from kiosk.core.states import State, View
 from kiosk.ui import theme
 from kiosk.ui.fonts import Fonts
 from kiosk.ui.i18n import Translator
@@ -74,7 +74,12 @@ class PygameUI:
     # ------------------------------------------------------------------ drawing
 
     def render(self, view: View) -> None:
-        """Show ``view``; a no-op when neither it nor a UI-local setting changed."""
+        """Show ``view``; a no-op when neither it nor a UI-local setting changed.
+
+        Back at idle, every cache that saw the last customer's data is dropped.
+        """
+        if view.state is State.IDLE and (self._view is None or self._view.state is not State.IDLE):
+            self._painter.forget()
         self._local = follow_view(self._local, self._view, view, self._large_default)
         self._view = view
         self._refresh()

@@ -89,6 +89,11 @@ class Painter:
         self.offset = ((w - theme.LOGICAL_W * self.scale) / 2,
                        (h - theme.LOGICAL_H * self.scale) / 2)
 
+    def forget(self) -> None:
+        """Drop the text-measurement cache: its keys are the strings drawn, and those
+        include household members' names (ARCHITECTURE §4.2: wipe UI caches)."""
+        self._widths.clear()
+
     # ------------------------------------------------------------------ geometry
 
     def to_px(self, rect: Rect) -> pygame.Rect:

@@ -280,6 +280,20 @@ def test_a_whole_transaction_by_touch(ui: PygameUI) -> None:
     assert session.view().copies == 0  # wiped
 
 
+def test_back_at_idle_no_cache_holds_a_name(ui: PygameUI) -> None:
+    """Names are drawn on the options screen; nothing of them may outlive the customer."""
+    session = reach(State.CHOOSE_OPTIONS)
+    ui.render(session.view())
+    ui.touch("opt_scope_members")
+    ui.wait(1.0)
+    assert any("見本 太郎" in key[2] for key in ui._painter._widths)
+    feed(session, [ev.Cancel(), ev.WipeDone(clean=True)])
+    assert session.state is State.IDLE
+    ui.render(session.view())
+    assert not any("見本" in key[2] for key in ui._painter._widths)
+    assert ui._local.draft.members == ()
+
+
 def test_error_screen_acknowledges(ui: PygameUI) -> None:
     session = reach_special(State.ERROR)
     ui.render(session.view())
