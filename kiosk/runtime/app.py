@@ -500,8 +500,11 @@ class Executor:
         self._lane("coins", lambda: self.app.desk.record(outcome), lambda exc: None)
 
     # printer -----------------------------------------------------------------------
-    def _submit(self, kind: PrintKind, document: bytes) -> None:
+    def _submit(self, kind: PrintKind, make_document: Callable[[], bytes]) -> None:
+        """Make the document and queue it, on the printer lane: a document that cannot
+        be made (a receipt without its font) fails like a job, never the main loop."""
         def call() -> _JobRegistered:
+            document = make_document()
             job = self.d.printer.submit(document, duplex=kind is PrintKind.DOCUMENT)
             with self.app.data.lock:
                 self.app.data.jobs[job] = kind
@@ -509,7 +512,10 @@ class Executor:
 
         def failed(exc: BaseException) -> list[Event]:
             code = getattr(exc, "code", "PRN-ERROR")
-            return [ev.PrintFinished(kind, False, 0, code), ev.DeviceFailed("printer", code)]
+            out: list[Event] = [ev.PrintFinished(kind, False, 0, code)]
+            if isinstance(exc, DeviceError):
+                out.append(ev.DeviceFailed("printer", code))
+            return out
 
         self._lane("printer", call, failed)
 
@@ -521,15 +527,16 @@ class Executor:
         if document is None:
             self.app.post(ev.PrintFinished(PrintKind.DOCUMENT, False, 0, "no-document"))
             return
-        self._submit(PrintKind.DOCUMENT, document)
+        self._submit(PrintKind.DOCUMENT, lambda: document)
 
     def _print_receipt(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.PrintReceipt)
-        if self.app._receipt is None:
+        render = self.app._receipt
+        if render is None:
             self.app.post(ev.PrintFinished(PrintKind.RECEIPT, True, 0, "no-receipt-renderer"))
             return
-        self._submit(PrintKind.RECEIPT,
-                     self.app._receipt(c, self.app.config, self.app._wall_clock()))
+        config, now = self.app.config, self.app._wall_clock()
+        self._submit(PrintKind.RECEIPT, lambda: render(c, config, now))
 
     def _cancel_print(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.CancelPrint)

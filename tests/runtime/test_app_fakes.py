@@ -190,3 +190,15 @@ def test_outside_service_hours_the_idle_screen_says_when_it_reopens(tmp_path):
         assert app.wait_for(lambda a: a.session.view().notice == "closed")
         assert app.session.state is State.IDLE
         assert app.session.view().reopens == "11-25 06:30"
+
+
+def test_a_receipt_that_cannot_be_made_does_not_block_the_certificate(kiosk):
+    """Given a receipt renderer that fails (say, its font is gone), the resident
+    still gets the certificate and the kiosk returns to idle without a fault."""
+    def broken(*args):
+        raise ValueError("no font")
+
+    kiosk.app._receipt = broken
+    kiosk.resident.obtain(CertificateKind.SEAL, coins=(500,))
+    assert "printer" not in kiosk.app.session.faults
+    assert "PrintFinished: receipt -> take_printout" in kiosk.app.transcript
