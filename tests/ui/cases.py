@@ -58,6 +58,11 @@ BIG_HOUSEHOLD = (
 )
 
 
+NINE = tuple(HouseholdMember(f"m{i}", name) for i, name in enumerate(
+    ("見本 太郎", "見本 花子", "見本 一郎", "見本 二郎", "見本 三郎", "見本 春子",
+     "見本 夏子", "Trần Văn An", "見本 冬子"), start=1))
+
+
 def cases(language: str) -> dict[str, View]:
     """Screen-variant name → view, in ``language``."""
     v = {s: _view(s, language) for s in State if s is not State.SIGN}
@@ -91,6 +96,10 @@ def cases(language: str) -> dict[str, View]:
             v[State.CHOOSE_OPTIONS], household=BIG_HOUSEHOLD,
             options=(("scope", "members"), ("head_relation", "yes"), ("domicile", "no"),
                      ("my_number", "no")), notice="choose_members"),
+        "choose_options_nine_members": replace(
+            v[State.CHOOSE_OPTIONS], household=NINE, members=("m1", "m9"),
+            options=(("scope", "members"), ("head_relation", "no"), ("domicile", "no"),
+                     ("my_number", "no"))),
         "choose_options_foreign": replace(
             v[State.CHOOSE_OPTIONS], offer=KindOffer(CertificateKind.RESIDENCE, 300, 10,
                                                      FOREIGN_OPTIONS),

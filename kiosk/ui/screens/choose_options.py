@@ -141,14 +141,17 @@ def _members(ctx: Ctx, selected: tuple[str, ...], y: int) -> list[Widget]:
                               ctx.fs(theme.BODY - 2), theme.INK, bold=True, valign="middle")]
     y += LABEL_H + 2
     bottom = theme.FOOTER_TOP - 8
-    rows = max(1, (len(household) + 1) // 2)
+    # two names a row, three for a large household: up to nine fit; a bigger
+    # household takes the "whole household" scope
+    cols = 2 if len(household) <= 6 else 3
+    rows = max(1, -(-len(household) // cols))
     h = max(theme.MIN_TARGET_PX, min(CHOICE_H, (bottom - y) // rows - 6))
-    w = (COL_W - 8) // 2
+    w = (COL_W - 8 * (cols - 1)) // cols
     for i, member in enumerate(household):
-        col, row = i % 2, i // 2
+        col, row = i % cols, i // cols
         rect = (LEFT + col * (w + 8), y + row * (h + 6), w, h)
         if rect[1] + h > bottom:
-            break  # more members than fit: the household scope covers them
+            break
         on = member.member_id in selected
         out.append(Button(f"member_{member.member_id}", rect,
                           ("✓ " if on else "") + member.display_name,
