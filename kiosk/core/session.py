@@ -428,9 +428,6 @@ class Session:
         else:
             self._activity()
 
-    def _back_to_idle(self, event: Event) -> None:
-        self._finish(Outcome.CANCELLED)
-
     def _terms_accepted(self, event: Event) -> None:
         self._enter(State.PLACE_CARD)
 
@@ -752,9 +749,6 @@ class Session:
             self._emit(cmd.PayOut(amount, PayoutReason.CHANGE))
         self._enter(State.PRINT)
 
-    def _pay_cancel(self, event: Event) -> None:
-        self._finish(Outcome.CANCELLED)
-
     # ------------------------------------------------------------------ print
 
     def _enter_print(self) -> None:
@@ -986,7 +980,7 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     State.LANGUAGE: {
         **_INTERACTIVE_COMMON,
         ev.LanguageChosen: _S._language_chosen,
-        ev.Back: _S._back_to_idle,
+        ev.Back: _S._on_cancel,
     },
     State.TERMS: {
         **_INTERACTIVE_COMMON,
@@ -1062,8 +1056,7 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     State.PAY: {
         **_INTERACTIVE_COMMON,
         ev.CoinInserted: _S._coin,
-        ev.Back: _S._pay_cancel,
-        ev.Cancel: _S._pay_cancel,
+        ev.Back: _S._on_cancel,
         ev.DocumentReady: _S._late_document,
     },
     State.PRINT: {

@@ -78,15 +78,16 @@ class Resident:
                 self.drop_coin(value)
             elif not self.acceptor.insert(value):
                 raise ScriptError(f"the slot refused a {value}-yen coin")
-            if not self.app.wait_for(lambda a, c=credited, v=value:
-                                     a.session.view().credited >= c + v
-                                     or a.session.state is not State.PAY, self.timeout):
+            def booked(app: KioskApp, expected: int = credited + value) -> bool:
+                return (app.session.view().credited >= expected
+                        or app.session.state is not State.PAY)
+
+            if not self.app.wait_for(booked, self.timeout):
                 raise ScriptError(f"a {value}-yen coin was not credited")
 
-    def obtain(self, kind: CertificateKind = CertificateKind.RESIDENCE, copies: int = 1,
-               coins: Iterable[int] = (500,), options: tuple[tuple[str, str], ...] = (),
-               card: FakeCard | None = None, language: str = "ja") -> None:
-        """Given an idle kiosk, obtain a certificate and take everything away."""
+    def authenticate(self, card: FakeCard | None = None, language: str = "ja") -> FakeCard:
+        """From the idle screen to the first choice: start, language, terms, card,
+        PIN, and the card taken away again. Returns the card used."""
         self.app.wait_for(lambda a: a.frames > 0, self.timeout)  # the screen is up
         self.expect(State.IDLE)
         self.touch(ev.StartPressed())
@@ -95,17 +96,26 @@ class Resident:
         self.expect(State.TERMS)
         self.touch(ev.TermsAccepted())
         self.expect(State.PLACE_CARD)
-        self.card_reader.insert(card or FakeCard(pin=self.pin))
+        card = self.card_reader.insert(card or FakeCard(pin=self.pin))
         self.expect(State.PIN)
         self.touch(*(ev.PinDigit(int(d)) for d in self.pin), ev.PinSubmit())
         self.expect(State.REMOVE_CARD)
         self.card_reader.yank()
-        state = self.expect(State.CHOOSE_MUNICIPALITY, State.CHOOSE_KIND)
-        menu_view = self.app.session.view()
-        if state is State.CHOOSE_MUNICIPALITY:
-            wanted = Relation.DOMICILE if kind.value.startswith("koseki") else Relation.RESIDENCE
-            municipality = next(m for m in menu_view.municipalities if m.relation is wanted)
-            self.touch(ev.MunicipalityChosen(municipality.code))
+        self.expect(State.CHOOSE_MUNICIPALITY, State.CHOOSE_KIND)
+        return card
+
+    def choose(self, kind: CertificateKind = CertificateKind.RESIDENCE, copies: int = 1,
+               options: tuple[tuple[str, str], ...] = (), municipality: str | None = None,
+               until: State = State.PAY) -> None:
+        """From the first choice to confirmation; waits for ``until`` (the payment
+        screen, or where the kiosk should stop instead)."""
+        if self.app.session.state is State.CHOOSE_MUNICIPALITY:
+            if municipality is None:
+                wanted = (Relation.DOMICILE if kind.value.startswith("koseki")
+                          else Relation.RESIDENCE)
+                municipality = next(m.code for m in self.app.session.view().municipalities
+                                    if m.relation is wanted)
+            self.touch(ev.MunicipalityChosen(municipality))
             self.expect(State.CHOOSE_KIND)
         self.touch(ev.KindChosen(kind))
         if self.expect(State.CHOOSE_OPTIONS, State.CHOOSE_COPIES) is State.CHOOSE_OPTIONS:
@@ -114,7 +124,14 @@ class Resident:
         self.touch(ev.CopiesChosen(copies))
         self.expect(State.CONFIRM)
         self.touch(ev.Confirmed())
-        self.expect(State.PAY)
+        self.expect(until)
+
+    def obtain(self, kind: CertificateKind = CertificateKind.RESIDENCE, copies: int = 1,
+               coins: Iterable[int] = (500,), options: tuple[tuple[str, str], ...] = (),
+               card: FakeCard | None = None, language: str = "ja") -> None:
+        """Given an idle kiosk, obtain a certificate and take everything away."""
+        self.authenticate(card, language)
+        self.choose(kind, copies, options)
         self.insert_coins(coins)
         self.expect(State.TAKE_PRINTOUT)
         self.tray.take()

@@ -61,19 +61,8 @@ def test_cancel_during_payment_refunds_everything(kiosk):
     """Given 150 yen inserted, when the resident cancels, then 150 yen comes back,
     the kiosk keeps nothing, the center hears "cancelled" and the kiosk wipes."""
     app, r = kiosk.app, kiosk.resident
-    r.expect(State.IDLE)
-    r.touch(ev.StartPressed(), ev.LanguageChosen("en"), ev.TermsAccepted())
-    r.expect(State.PLACE_CARD)
-    r.card_reader.insert(FakeCard(pin="8163"))
-    r.expect(State.PIN)
-    r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
-    r.expect(State.REMOVE_CARD)
-    r.card_reader.yank()
-    r.expect(State.CHOOSE_MUNICIPALITY)
-    r.touch(ev.MunicipalityChosen("999911"), ev.KindChosen(CertificateKind.SEAL))
-    r.expect(State.CHOOSE_COPIES)
-    r.touch(ev.CopiesChosen(1), ev.Confirmed())
-    r.expect(State.PAY)
+    r.authenticate(language="en")
+    r.choose(CertificateKind.SEAL)
     r.insert_coins((100, 50))
     assert app.wait_for(lambda a: a.session.view().credited == 150)
     r.touch(ev.Cancel())
@@ -91,19 +80,8 @@ def test_cancel_during_payment_refunds_everything(kiosk):
 def test_print_failure_refunds_unprinted_copies_and_goes_out_of_service(kiosk):
     app, r = kiosk.app, kiosk.resident
     app.devices.printer.fail_next(after_pages=2, reason="media-jam")
-    r.expect(State.IDLE)
-    r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
-    r.expect(State.PLACE_CARD)
-    r.card_reader.insert(FakeCard(pin="8163"))
-    r.expect(State.PIN)
-    r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
-    r.expect(State.REMOVE_CARD)
-    r.card_reader.yank()
-    r.expect(State.CHOOSE_MUNICIPALITY)
-    r.touch(ev.MunicipalityChosen("999911"), ev.KindChosen(CertificateKind.SEAL))
-    r.expect(State.CHOOSE_COPIES)
-    r.touch(ev.CopiesChosen(2), ev.Confirmed())
-    r.expect(State.PAY)
+    r.authenticate()
+    r.choose(CertificateKind.SEAL, copies=2)
     r.insert_coins((500, 100))
     r.expect(State.ERROR)
     assert app.session.view().error.value == "printer_fault"

@@ -71,22 +71,8 @@ def test_a_document_that_is_not_ours_is_never_paid_for_or_printed(center, tmp_pa
     center.set_fault(fault)
     with kiosk_on(center, tmp_path) as kiosk:
         r = kiosk.resident
-        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
-        r.expect(State.PLACE_CARD)
-        r.card_reader.insert(card_of(center, "taro"))
-        r.expect(State.PIN)
-        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
-        r.expect(State.REMOVE_CARD)
-        r.card_reader.yank()
-        r.expect(State.CHOOSE_KIND, State.CHOOSE_MUNICIPALITY)
-        if kiosk.app.session.state is State.CHOOSE_MUNICIPALITY:
-            r.touch(ev.MunicipalityChosen("999901"))
-        r.touch(ev.KindChosen(CertificateKind.SEAL))
-        r.expect(State.CHOOSE_COPIES, State.CHOOSE_OPTIONS)
-        r.touch(ev.CopiesChosen(1))
-        r.expect(State.CONFIRM)
-        r.touch(ev.Confirmed())
-        r.expect(State.ERROR)
+        r.authenticate(card_of(center, "taro"))
+        r.choose(CertificateKind.SEAL, municipality="999901", until=State.ERROR)
         assert kiosk.app.session.view().error is ErrorCode.DOCUMENT_REFUSED
         assert kiosk.app.session.view().credited == 0
         r.touch(ev.Acknowledge())

@@ -56,20 +56,8 @@ def test_change_comes_out_of_the_emulated_hoppers_and_the_journal_agrees(coins, 
 def test_cancel_pays_back_through_the_hoppers(coins, tmp_path):
     with kiosk_on(coins, tmp_path) as kiosk:
         r = resident(kiosk, coins)
-        r.expect(State.IDLE)
-        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
-        r.expect(State.PLACE_CARD)
-        from drivers.fakes import FakeCard
-        r.card_reader.insert(FakeCard(pin="8163"))
-        r.expect(State.PIN)
-        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
-        r.expect(State.REMOVE_CARD)
-        r.card_reader.yank()
-        r.expect(State.CHOOSE_MUNICIPALITY)
-        r.touch(ev.MunicipalityChosen("999911"), ev.KindChosen(CertificateKind.SEAL))
-        r.expect(State.CHOOSE_COPIES)
-        r.touch(ev.CopiesChosen(1), ev.Confirmed())
-        r.expect(State.PAY)
+        r.authenticate()
+        r.choose(CertificateKind.SEAL)
         r.insert_coins((100, 10, 10))
         r.touch(ev.Cancel())
         r.expect(State.IDLE)
