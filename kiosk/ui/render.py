@@ -279,13 +279,16 @@ class Painter:
         if bar.fraction is None:
             # a static striped bar: "working", with no animation to burn CPU
             stripe = max(8, r.height)
-            clip = self.surface.get_clip()
-            self.surface.set_clip(r)
-            for x in range(r.x - r.height, r.right, stripe * 2):
-                pygame.draw.polygon(self.surface, theme.PRIMARY, [
-                    (x, r.bottom), (x + r.height, r.y), (x + r.height + stripe, r.y),
-                    (x + stripe, r.bottom)])
-            self.surface.set_clip(clip)
+            layer = pygame.Surface(r.size, pygame.SRCALPHA)
+            for x in range(-r.height, r.width, stripe * 2):
+                pygame.draw.polygon(layer, theme.PRIMARY, [
+                    (x, r.height), (x + r.height, 0), (x + r.height + stripe, 0),
+                    (x + stripe, r.height)])
+            mask = pygame.Surface(r.size, pygame.SRCALPHA)
+            pygame.draw.rect(mask, (255, 255, 255, 255), mask.get_rect(),
+                             border_radius=r.height // 2)
+            layer.blit(mask, (0, 0), special_flags=pygame.BLEND_RGBA_MIN)
+            self.surface.blit(layer, r.topleft)
         else:
             done = r.copy()
             done.width = round(r.width * max(0.0, min(1.0, bar.fraction)))
