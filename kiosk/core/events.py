@@ -269,7 +269,8 @@ class ServiceHoursChanged(Event):
     """Sent by the runtime when the service window opens or closes."""
 
     open: bool
-    reopens: str = ""  # e.g. "06:30", shown on the idle screen
+    reopens: str = ""  # e.g. "11-25 06:30", shown on the idle screen when closed
+    hours: str = ""  # the kiosk's daily window, e.g. "06:30–23:00"
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ class Session:
         self.forced_out_of_service = False
         self.service_open = True
         self.reopens = ""
+        self.service_hours = ""
+        self.accepting: frozenset[int] = frozenset()
         self.levels: dict[int, int] = {}
         self.internal_errors = 0
 
@@ -147,16 +149,18 @@ class Session:
         return View(
             state=self.state, language=self.language, notice=t.notice, error=t.error,
             more_time=t.more_time, tries_left=t.tries_left, pin_length=len(t.pin),
-            verifying=t.verifying,
+            verifying=t.verifying, pin_digits=self.policy.pin_length,
             municipalities=t.menu.municipalities if t.menu else (),
             municipality=t.municipality, offer=t.offer,
             household=t.menu.household if t.menu else (),
             options=t.options, members=t.members, copies=t.copies,
             fee=m.fee, credited=m.credited, remaining=m.remaining,
+            accepted_coins=tuple(sorted(self.accepting)),
             change=max(0, m.credited - m.fee) if m.covered and t.outcome is None else 0,
             refund=(m.due + m.payout_pending) if refund_pending else 0, owed=m.owed,
             pages_done=t.pages_done, pages_total=t.pages_total, alarm_level=t.alarm_level,
             service_open=self.service_open, reopens=self.reopens,
+            service_hours=self.service_hours,
             printout_in_tray=self.tray_occupied, card_left_behind=self.card_left_behind,
             faults=tuple(sorted(self.faults)),
         )
@@ -212,11 +216,16 @@ class Session:
         return sorted(d for d in self.faults if d in REQUIRED_DEVICES)
 
     def _accept_coins(self) -> None:
-        values = acceptable_coins(self.policy.coin_values, self._t.money, self.levels)
+        self._set_slot(acceptable_coins(self.policy.coin_values, self._t.money, self.levels))
+
+    def _set_slot(self, values: frozenset[int]) -> None:
+        """Open the coin slot for ``values`` (empty: close it); the pay screen shows them."""
+        self.accepting = values
         self._emit(cmd.AcceptCoins(values))
 
     def _recover_from_bug(self) -> None:
-        self._out = [cmd.CancelTimers(), cmd.AcceptCoins(frozenset())]
+        self._out = [cmd.CancelTimers()]
+        self._set_slot(frozenset())
         if self._in_transaction():
             self._t.outcome = self._t.outcome or Outcome.FAILED
             self._t.error = self._t.error or ErrorCode.INTERNAL
@@ -250,8 +259,9 @@ class Session:
                 self.levels = dict(levels)
                 if self.state is State.PAY:
                     self._accept_coins()
-            case ev.ServiceHoursChanged(open=is_open, reopens=reopens):
+            case ev.ServiceHoursChanged(open=is_open, reopens=reopens, hours=hours):
                 self.service_open, self.reopens = is_open, reopens
+                self.service_hours = hours or self.service_hours
             case ev.DeviceFailed(device=device, code=code):
                 self.faults[device] = code
             case ev.DeviceRecovered(device=device):
@@ -287,7 +297,7 @@ class Session:
             t.error = error
         t.forget_pin()
         t.verifying = False
-        self._emit(cmd.AcceptCoins(frozenset()))
+        self._set_slot(frozenset())
         if (t.request is not None and t.printed_pages == 0 and self.state is not State.PRINT
                 and outcome is not Outcome.COMPLETED):
             self._emit(cmd.DiscardDocument(t.request.request_id))
@@ -741,7 +751,7 @@ class Session:
 
     def _paid(self) -> None:
         t = self._t
-        self._emit(cmd.AcceptCoins(frozenset()))
+        self._set_slot(frozenset())
         t.money = t.money.keep_for(t.copies)
         if t.money.due > 0:
             t.money, amount = t.money.start_payout()
@@ -880,7 +890,8 @@ class Session:
 
     def _enter_wipe(self) -> None:
         t = self._t
-        self._emit(cmd.AcceptCoins(frozenset()), cmd.ClearAlarm(), cmd.ReleaseCard())
+        self._set_slot(frozenset())
+        self._emit(cmd.ClearAlarm(), cmd.ReleaseCard())
         if t.center_opened:
             self._emit(cmd.CloseCenterSession())
         if t.journaled:

@@ -108,7 +108,8 @@ class View:
     more_time: bool = False
     # card and PIN
     tries_left: int | None = None
-    pin_length: int = 0
+    pin_length: int = 0  # digits typed so far (shown masked)
+    pin_digits: int = 4  # digits a PIN has
     verifying: bool = False
     # choices
     municipalities: tuple[Municipality, ...] = ()
@@ -122,6 +123,7 @@ class View:
     fee: int = 0
     credited: int = 0
     remaining: int = 0
+    accepted_coins: tuple[int, ...] = ()  # what the slot takes right now
     change: int = 0
     refund: int = 0
     owed: int = 0
@@ -132,6 +134,7 @@ class View:
     # kiosk status
     service_open: bool = True
     reopens: str = ""
+    service_hours: str = ""  # the kiosk's daily window, e.g. "06:30–23:00"
     printout_in_tray: bool = False
     card_left_behind: bool = False
     faults: tuple[str, ...] = ()

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from drivers import ports as dp
 from drivers.errors import (
@@ -56,6 +56,15 @@ class UiPort(Protocol):
     def wait(self, timeout: float) -> list[Event]: ...
     def wake(self) -> None: ...
     def close(self) -> None: ...
+
+
+class AutomationPort(Protocol):
+    """The automation server (kiosk.runtime.automation): requests are answered on
+    the main thread, after each wait."""
+
+    def start(self) -> None: ...
+    def service(self, ui: Any) -> int: ...
+    def stop(self) -> None: ...
 
 
 ReceiptRenderer = Callable[[cmd.PrintReceipt, Config, dt.datetime], bytes]
@@ -100,8 +109,10 @@ class KioskApp:
     def __init__(self, config: Config, devices: Devices, center: CenterPort, ui: UiPort,
                  desk: CashDesk, *, receipt: ReceiptRenderer | None = None,
                  wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 automation: AutomationPort | None = None) -> None:
         self.config = config
+        self.automation = automation
         self.devices = devices
         self.center = center
         self.ui = ui
@@ -148,12 +159,16 @@ class KioskApp:
         for device in self.devices.watched():
             if device is not self.devices.acceptor:
                 device.start(self._device_event)
+        if self.automation is not None:
+            self.automation.start()
         self._started = True
         self.post(ev.HopperLevelsChanged(self.desk.levels()))
         self._check_service_hours()
         log.info("kiosk %s started", self.config.kiosk.id)
 
     def stop(self) -> None:
+        if self.automation is not None:
+            self.automation.stop()
         for device in self.devices.watched():
             try:
                 device.stop()
@@ -271,6 +286,8 @@ class KioskApp:
         wait = max_wait if left is None else min(max_wait, left)
         for intent in self.ui.wait(wait):
             self.handle(intent)
+        if self.automation is not None:
+            self.automation.service(self.ui)
 
     def run(self, stop: threading.Event, max_wait: float = 0.5) -> None:
         while not stop.is_set():
@@ -289,12 +306,13 @@ class KioskApp:
 
     def _check_service_hours(self) -> None:
         now = self._wall_clock()
-        is_open = self.config.service_window.is_open(now)
+        window = self.config.service_window
+        is_open = window.is_open(now)
         if is_open != self._service_open:
             self._service_open = is_open
-            reopens = "" if is_open else self.config.service_window.next_opening(now).strftime(
-                "%m-%d %H:%M")
-            self._queue.put(ev.ServiceHoursChanged(is_open, reopens))
+            reopens = "" if is_open else window.next_opening(now).strftime("%m-%d %H:%M")
+            hours = f"{window.opens:%H:%M}–{window.closes:%H:%M}"
+            self._queue.put(ev.ServiceHoursChanged(is_open, reopens, hours))
 
 
 class Executor:

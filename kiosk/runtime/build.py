@@ -12,10 +12,10 @@ from kiosk.core.menu import CertificateKind
 from kiosk.runtime.app import KioskApp, UiPort
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.config import Config, ConfigError
-from kiosk.runtime.headless import HeadlessUI
 from kiosk.runtime.money import Journal
 from kiosk.runtime.receipt import Receipt, ReceiptLine, render_receipt
 from kiosk.runtime.registry import build_center, build_devices
+from kiosk.ui.null import NullUI
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def render_receipt_for(command: PrintReceipt, config: Config, now: dt.datetime) 
 
 def build_ui(config: Config) -> UiPort:
     if config.ui.kind == "null":
-        return HeadlessUI()
+        return NullUI()
     try:
         ui_module = importlib.import_module("kiosk.ui")
     except ImportError as exc:
@@ -68,5 +68,13 @@ def build_app(config: Config, *, ui: UiPort | None = None,
     devices = build_devices(config, acceptor_counter=journal.last_acceptor_counter())
     center = build_center(config)
     desk = CashDesk(journal, devices.hoppers)
-    return KioskApp(config, devices, center, ui or build_ui(config), desk,
-                    receipt=render_receipt_for, wall_clock=wall_clock)
+    ui = ui or build_ui(config)
+    automation = None
+    if config.automation.enabled:
+        from kiosk.runtime.automation import AutomationError, AutomationServer  # noqa: PLC0415
+        try:
+            automation = AutomationServer(config.automation.address, wake=ui.wake)
+        except AutomationError as exc:
+            raise ConfigError(f"{config.source}: automation.address: {exc}") from None
+    return KioskApp(config, devices, center, ui, desk, receipt=render_receipt_for,
+                    wall_clock=wall_clock, automation=automation)

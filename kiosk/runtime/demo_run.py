@@ -29,7 +29,7 @@ from kiosk.runtime.app import UiPort
 from kiosk.runtime.build import build_app
 from kiosk.runtime.config import parse
 from kiosk.runtime.demo import Resident, ScriptError
-from kiosk.runtime.headless import HeadlessUI
+from kiosk.ui.null import NullUI
 
 #: A weekday morning inside every service window, so the demo runs at any hour.
 DEMO_TIME = dt.datetime(2026, 11, 24, 10, 0)
@@ -66,7 +66,7 @@ class ScreenshotUI:
 
 def _make_ui(kind: str, out: Path) -> UiPort:
     if kind == "headless":
-        return HeadlessUI()
+        return NullUI()
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -77,7 +77,7 @@ def _make_ui(kind: str, out: Path) -> UiPort:
         if kind == "pygame":
             raise
         print(f"demo: no pygame UI ({exc}); running headless", file=sys.stderr)
-        return HeadlessUI()
+        return NullUI()
     return ScreenshotUI(inner, out / "screens")
 
 

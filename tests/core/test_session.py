@@ -431,3 +431,19 @@ def test_single_municipality_skips_the_choice():
     feed(s, [ev.CenterSessionOpened(), ev.ResidentAuthenticated(only), ev.CardRemoved()])
     assert s.state is State.CHOOSE_KIND
     assert LEVELS  # imported for reach()
+
+
+def test_view_shows_the_coins_the_slot_takes_now():
+    s = new_session()
+    feed(s, [ev.HopperLevelsChanged(((100, 4), (10, 0)))])
+    s = reach(State.PAY, s)
+    s.handle(ev.HopperLevelsChanged(((100, 4), (10, 0))))
+    assert s.view().accepted_coins == (100,)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100)])
+    assert s.view().accepted_coins == ()  # covered: the slot is closed
+
+
+def test_view_carries_pin_length_and_service_hours():
+    s = new_session()
+    s.handle(ev.ServiceHoursChanged(open=False, reopens="11-25 06:30", hours="06:30–23:00"))
+    assert s.view().service_hours == "06:30–23:00" and s.view().pin_digits == 4

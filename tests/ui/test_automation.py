@@ -142,9 +142,10 @@ def test_a_whole_transaction_through_the_port_against_the_fakes(
     ui = PygameUI(size=(1024, 600), fonts=fonts)
     config = parse({"kiosk": {"id": "TEST-0001", "store": "見本店",
                               "state_dir": str(tmp_path / "state")},
-                    "ui": {"kind": "null"}}, "<test>")
-    app = build_app(config, ui=ui, wall_clock=lambda: OPEN_HOURS)
-    server = AutomationServer(str(tmp_path / "kiosk.sock"), wake=ui.wake)
+                    "ui": {"kind": "null"},
+                    "automation": {"enabled": True, "address": str(tmp_path / "kiosk.sock")}},
+                   "<test>")
+    app = build_app(config, ui=ui, wall_clock=lambda: OPEN_HOURS)  # the port comes from config
     reader, acceptor, tray = app.devices.card, app.devices.acceptor, app.devices.tray
     assert isinstance(reader, FakeCardReader) and isinstance(acceptor, FakeCoinAcceptor)
     assert isinstance(tray, FakeTraySensor)
@@ -187,7 +188,6 @@ def test_a_whole_transaction_through_the_port_against_the_fakes(
         stop.set()
 
     app.start()
-    server.start()
     failure: list[BaseException] = []
 
     def guarded() -> None:
@@ -202,11 +202,9 @@ def test_a_whole_transaction_through_the_port_against_the_fakes(
     deadline = time.monotonic() + 60
     try:
         while not stop.is_set() and time.monotonic() < deadline:
-            app.step(0.05)
-            server.service(ui)
+            app.step(0.05)  # waits in the UI, then services the port
     finally:
         thread.join(15)
-        server.stop()
         app.supervisor.drain()
         app.stop()
     if failure:

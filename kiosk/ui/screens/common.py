@@ -16,13 +16,6 @@ from kiosk.ui import theme
 from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.widgets import Action, Box, Button, Local, Text, ToggleLargeText, Widget
 
-#: PIN length of the JPKI user-authentication certificate. The view only says how
-#: many digits are entered, so the UI knows the total from the card profile.
-PIN_DIGITS = 4
-
-#: Coins the acceptor takes (Policy.coin_values); not in the view, shown as text.
-COINS = (10, 50, 100, 500)
-
 KIND_LABELS: dict[CertificateKind, str] = {
     CertificateKind.RESIDENCE: N_("kind.residence"),
     CertificateKind.RESIDENCE_ITEMS: N_("kind.residence_items"),

@@ -22,6 +22,9 @@ ENDONYMS = {
     "pt": "Português", "vi": "Tiếng Việt",
 }
 
+#: The national standard window, shown until the runtime has sent the kiosk's own.
+DEFAULT_HOURS = "6:30–23:00"
+
 UNAVAILABLE = ("closed", "printout_in_tray", "card_left_behind", "out_of_service")
 REASON_BODY = {
     "printout_in_tray": N_("idle.printout_in_tray.body"),
@@ -45,6 +48,7 @@ def unavailable_reason(view: View) -> str:
 
 def build(ctx: Ctx) -> Screen:
     tr, view = ctx.tr, ctx.view
+    hours = tr("idle.hours", hours=view.service_hours or DEFAULT_HOURS)
     reason = unavailable_reason(view)
     widgets: list[Widget] = header(ctx, tr("idle.title"))
     if reason:
@@ -57,7 +61,7 @@ def build(ctx: Ctx) -> Screen:
         else:
             detail = tr(REASON_BODY[reason])
         widgets += banner((300, 200, 700, 190), detail, ctx.fs(theme.BODY))
-        widgets.append(Text((40, 410, 944, 80), tr("idle.hours"), ctx.fs(theme.SMALL),
+        widgets.append(Text((40, 410, 944, 80), hours, ctx.fs(theme.SMALL),
                             theme.MUTED, align="center", valign="middle"))
         return Screen("idle_unavailable", tuple(widgets))
     widgets.append(Text((40, 100, 944, 100), tr("idle.welcome"), ctx.fs(theme.TITLE),
@@ -65,7 +69,7 @@ def build(ctx: Ctx) -> Screen:
     widgets.append(Button("start", (237, 215, 550, 150), tr("idle.start"), ev.StartPressed(),
                           style="primary", size=ctx.fs(theme.BIG - 8),
                           sublabel=tr("idle.start.sub")))
-    widgets.append(Text((40, 380, 944, 60), tr("idle.hours"), ctx.fs(theme.SMALL),
+    widgets.append(Text((40, 380, 944, 60), hours, ctx.fs(theme.SMALL),
                         theme.MUTED, align="center", valign="middle"))
     # every language's name, in its own script: "you can use this machine in …"
     x = 22

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.core import events as ev
 from kiosk.ui import theme
-from kiosk.ui.screens.common import COINS, Ctx, header
+from kiosk.ui.screens.common import Ctx, header
 from kiosk.ui.widgets import Box, Button, Drawing, Screen, Text, Widget
 
 
@@ -26,7 +26,9 @@ def build(ctx: Ctx) -> Screen:
     widgets.append(Text((680, y + 8, 314, 94), ctx.yen(view.remaining), ctx.fs(theme.BIG),
                         theme.BLACK, bold=True, align="right", valign="middle"))
     sep = "・" if ctx.lang in ("ja", "zh") else ", "
-    coins = tr("pay.coins", coins=sep.join(ctx.yen(c) for c in COINS))
+    # only the coins the slot takes now: the core refuses those it could not pay back
+    coins = (tr("pay.coins", coins=sep.join(ctx.yen(c) for c in view.accepted_coins))
+             if view.accepted_coins else tr("pay.no_coins"))
     widgets.append(Text((360, y + 120, 640, 44), coins, ctx.fs(theme.SMALL), theme.INK,
                         valign="middle"))
     widgets.append(Text((360, y + 166, 640, 44), tr("pay.change"), ctx.fs(theme.SMALL),

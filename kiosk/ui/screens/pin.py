@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kiosk.core import events as ev
 from kiosk.ui import theme
-from kiosk.ui.screens.common import PIN_DIGITS, Ctx, banner, footer, header, primary
+from kiosk.ui.screens.common import Ctx, banner, footer, header, primary
 from kiosk.ui.widgets import Button, PinDots, Screen, Text, Widget
 
 KEY_W, KEY_H, GAP = 140, 88, 10
@@ -19,9 +19,9 @@ KEY_X, KEY_Y = 544, 96
 def build(ctx: Ctx) -> Screen:
     tr, view = ctx.tr, ctx.view
     widgets: list[Widget] = header(ctx, tr("pin.title"))
-    widgets.append(Text((20, 96, 500, 92), tr("pin.body", digits=PIN_DIGITS), ctx.fs(theme.BODY),
-                        theme.INK))
-    widgets.append(PinDots((60, 190, 400, 70), view.pin_length, PIN_DIGITS))
+    widgets.append(Text((20, 96, 500, 92), tr("pin.body", digits=view.pin_digits),
+                        ctx.fs(theme.BODY), theme.INK))
+    widgets.append(PinDots((60, 190, 400, 70), view.pin_length, view.pin_digits))
     if view.tries_left is not None:
         widgets.append(Text((20, 266, 500, 44), tr("pin.tries_left", n=view.tries_left),
                             ctx.fs(theme.BODY), theme.INK, bold=True, align="center"))
@@ -49,5 +49,5 @@ def build(ctx: Ctx) -> Screen:
                               size=ctx.fs(theme.BIG - 10) if digit else ctx.fs(theme.SMALL)))
     widgets += footer(ctx, cancel=ev.Cancel(), primary=primary(
         ctx, "pin_ok", tr("pin.ok"), ev.PinSubmit(),
-        enabled=enabled and view.pin_length == PIN_DIGITS))
+        enabled=enabled and view.pin_length == view.pin_digits))
     return Screen("pin", tuple(widgets))
