@@ -28,6 +28,7 @@ class TimerId(enum.StrEnum):
     MORE_TIME = "more_time"  # the "do you need more time?" prompt ran out
     ALARM = "alarm"  # next step of a left-behind alarm
     RETRY = "retry"  # out of service: look at the devices again
+    SETTLE = "settle"  # printing ended: give the tray sensor time to see the paper
 
 
 class PrintKind(enum.StrEnum):

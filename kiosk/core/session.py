@@ -92,6 +92,7 @@ class _Transaction:
     error_shown: bool = False
     card_alarm_done: bool = False
     printout_alarm_done: bool = False
+    printout_seen: bool = False  # the tray sensor saw this session's paper
     alarm_level: int = 0
     more_time: bool = False
     notice: str = ""
@@ -315,7 +316,7 @@ class Session:
             self._enter(State.ERROR)
         elif self.card_present and not t.card_alarm_done:
             self._enter(State.CARD_LEFT)
-        elif self.tray_occupied and t.printed_pages > 0 and not t.printout_alarm_done:
+        elif (t.printed_pages > 0 or t.pages_done > 0) and not t.printout_alarm_done:
             self._enter(State.TAKE_PRINTOUT)
         else:
             self._enter(State.WIPE)
@@ -352,6 +353,10 @@ class Session:
         if event.timer is TimerId.MORE_TIME:
             if self._t.more_time:
                 self._finish(Outcome.TIMED_OUT)
+            return
+        if event.timer is TimerId.SETTLE:
+            if self.state is State.TAKE_PRINTOUT and not self.tray_occupied:
+                self._printout_taken(ev.TrayChanged(False))  # nothing came out to take
             return
         if event.timer is TimerId.SCREEN:
             if self.state in INTERACTIVE and not self._t.more_time:
@@ -818,18 +823,27 @@ class Session:
         self._to_take_printout()
 
     def _to_take_printout(self) -> None:
-        if self.tray_occupied:
-            self._enter(State.TAKE_PRINTOUT)
-        else:
-            self._t.printout_alarm_done = True
-            self._finish(Outcome.COMPLETED)
+        self._enter(State.TAKE_PRINTOUT)
 
     def _enter_take_printout(self) -> None:
-        self._start_alarm("take_printout")
+        """Paper may still be on its way to the tray, or the sensor may lag behind
+        the printer: wait a moment for it before deciding nothing came out."""
+        if self.tray_occupied:
+            self._printout_arrived()
+        else:
+            self._emit(cmd.Say("take_printout"),
+                       cmd.StartTimer(TimerId.SETTLE, self.policy.tray_settle,
+                                      self._generation))
+
+    def _printout_arrived(self) -> None:
+        if not self._t.printout_seen:
+            self._t.printout_seen = True
+            self._start_alarm("take_printout")
 
     def _printout_taken(self, event: Event) -> None:
         assert isinstance(event, ev.TrayChanged)
         if event.occupied:
+            self._printout_arrived()
             return
         self._stop_alarm()
         self._t.printout_alarm_done = True

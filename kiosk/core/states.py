@@ -85,6 +85,7 @@ class Policy:
     more_time: float = 20.0  # how long the "more time?" prompt waits
     alarm_tone_after: float = 20.0  # left-behind: voice first, then tone and flashing
     staff_alert_after: float = 60.0  # then a staff alert
+    tray_settle: float = 5.0  # how long the tray sensor may lag behind the printer
     languages: tuple[str, ...] = LANGUAGES
     coin_values: frozenset[int] = frozenset({10, 50, 100, 500})
     pin_length: int = 4

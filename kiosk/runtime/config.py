@@ -268,13 +268,14 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     for state in State:
         if state.value in t:
             timeouts[state] = r.positive(t, "timeouts", state.value, 1)
-    al = r.table(data, "alarms", {"tone_after", "staff_after"})
+    al = r.table(data, "alarms", {"tone_after", "staff_after", "tray_settle"})
     try:
         policy = Policy(
             timeouts=MappingProxyType(timeouts),
             more_time=r.positive(t, "timeouts", "more_time", 20.0),
             alarm_tone_after=r.positive(al, "alarms", "tone_after", 20.0),
             staff_alert_after=r.positive(al, "alarms", "staff_after", 60.0),
+            tray_settle=r.positive(al, "alarms", "tray_settle", 5.0),
             languages=languages)
     except ValueError as exc:
         raise r.fail("alarms", str(exc)) from None

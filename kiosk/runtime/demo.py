@@ -27,14 +27,16 @@ class ScriptError(AssertionError):
 
 @dataclass
 class Resident:
-    """``drop_coin`` and ``slot_open`` replace the fake acceptor's helpers when the
-    coins come from somewhere else (the ccTalk emulator's control channel)."""
+    """``drop_coin``/``slot_open`` and ``take_printout`` replace the fakes' helpers
+    when coins and paper come from elsewhere (the ccTalk emulator, the private
+    cupsd's tray)."""
 
     app: KioskApp
     pin: str = field(default="1234", repr=False)
     timeout: float = 10.0
     drop_coin: Callable[[int], None] | None = None
     slot_open: Callable[[int], bool] | None = None
+    take_printout: Callable[[], object] | None = None
 
     @property
     def card_reader(self) -> FakeCardReader:
@@ -134,5 +136,12 @@ class Resident:
         self.choose(kind, copies, options)
         self.insert_coins(coins)
         self.expect(State.TAKE_PRINTOUT)
-        self.tray.take()
+        self.take()
         self.expect(State.IDLE)
+
+    def take(self) -> None:
+        """Take everything out of the output tray."""
+        if self.take_printout is not None:
+            self.take_printout()
+        else:
+            self.tray.take()

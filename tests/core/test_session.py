@@ -447,3 +447,37 @@ def test_view_carries_pin_length_and_service_hours():
     s = new_session()
     s.handle(ev.ServiceHoursChanged(open=False, reopens="11-25 06:30", hours="06:30–23:00"))
     assert s.view().service_hours == "06:30–23:00" and s.view().pin_digits == 4
+
+
+def test_tray_sensor_lagging_behind_the_printer_still_gets_the_printout_taken():
+    """Given the job's end reported before the tray sensor sees the paper, the kiosk
+    waits in TAKE_PRINTOUT, starts the alarm once the paper is seen, and wipes only
+    after it is taken."""
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100)])
+    out = feed(s, [ev.PrintFinished(PrintKind.DOCUMENT, True, 4),
+                   ev.PrintFinished(PrintKind.RECEIPT, True, 1)])
+    assert s.state is State.TAKE_PRINTOUT
+    assert cmd.Say("take_printout", repeat=True) not in out  # no alarm before paper
+    out = s.handle(ev.TrayChanged(True))
+    assert cmd.Say("take_printout", repeat=True) in out
+    s.handle(ev.TrayChanged(False))
+    assert s.state is State.WIPE
+
+
+def test_nothing_in_the_tray_after_the_settle_time_moves_on():
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100),
+             ev.PrintFinished(PrintKind.DOCUMENT, True, 4),
+             ev.PrintFinished(PrintKind.RECEIPT, True, 1)])
+    assert s.state is State.TAKE_PRINTOUT
+    s.handle(timer(s, TimerId.SETTLE))
+    assert s.state is State.WIPE
+
+
+def test_failed_print_waits_for_its_pages_even_if_the_sensor_is_late():
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100),
+             ev.PrintFinished(PrintKind.DOCUMENT, ok=False, pages_done=1, reason="media-jam"),
+             ev.PayoutFinished(600, 0), ev.Acknowledge()])
+    assert s.state is State.TAKE_PRINTOUT

@@ -43,7 +43,8 @@ def sample_events(generation: int = 0) -> list[ev.Event]:
         ev.ServiceHoursChanged(False, "06:30"), ev.ServiceHoursChanged(True),
         ev.OutOfServiceRequested(True), ev.OutOfServiceRequested(False),
         ev.TimerExpired(TimerId.SCREEN, generation), ev.TimerExpired(TimerId.MORE_TIME, generation),
-        ev.TimerExpired(TimerId.ALARM, generation), ev.TimerExpired(TimerId.SCREEN, -1),
+        ev.TimerExpired(TimerId.ALARM, generation), ev.TimerExpired(TimerId.SETTLE, generation),
+        ev.TimerExpired(TimerId.SCREEN, -1),
         ev.WipeDone(True), ev.WipeDone(False),
     ]
 

@@ -12,7 +12,7 @@ from kiosk.runtime.app import KioskApp
 from kiosk.runtime.build import build_app
 from kiosk.runtime.config import parse
 from kiosk.runtime.demo import Resident
-from kiosk.runtime.headless import HeadlessUI
+from kiosk.ui.null import NullUI
 
 OPEN_HOURS = dt.datetime(2026, 11, 24, 10, 0)
 
@@ -42,7 +42,7 @@ class RunningKiosk:
 def make_app(tmp_path, **sections) -> KioskApp:
     data = {"kiosk": {"id": "TEST-0001", "store": "見本店", "state_dir": str(tmp_path / "state")},
             "ui": {"kind": "null"}, **sections}
-    return build_app(parse(data, "<test>"), ui=HeadlessUI(), wall_clock=lambda: OPEN_HOURS)
+    return build_app(parse(data, "<test>"), ui=NullUI(), wall_clock=lambda: OPEN_HOURS)
 
 
 @pytest.fixture

@@ -156,12 +156,12 @@ def test_outside_service_hours_the_idle_screen_says_when_it_reopens(tmp_path):
 
     from kiosk.runtime.build import build_app
     from kiosk.runtime.config import parse
-    from kiosk.runtime.headless import HeadlessUI
+    from kiosk.ui.null import NullUI
 
     late = dt.datetime(2026, 11, 24, 23, 30)
     config = parse({"kiosk": {"id": "T", "state_dir": str(tmp_path / "s")},
                     "ui": {"kind": "null"}}, "<test>")
-    app = build_app(config, ui=HeadlessUI(), wall_clock=lambda: late)
+    app = build_app(config, ui=NullUI(), wall_clock=lambda: late)
     with RunningKiosk(app) as kiosk:
         assert app.wait_for(lambda a: not a.session.view().service_open)
         kiosk.resident.touch(ev.StartPressed())

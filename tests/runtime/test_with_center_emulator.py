@@ -18,7 +18,7 @@ from kiosk.core.menu import CertificateKind, ErrorCode
 from kiosk.core.states import State
 from kiosk.runtime.build import build_app
 from kiosk.runtime.config import parse
-from kiosk.runtime.headless import HeadlessUI
+from kiosk.ui.null import NullUI
 from tests.runtime.conftest import OPEN_HOURS, RunningKiosk
 
 
@@ -35,7 +35,7 @@ def kiosk_on(center, tmp_path):
         "center": {"kind": "https", "url": center.url, "ca": str(center.ca_path),
                    "cert": str(center.client_cert), "key": str(center.client_key)},
     }, "<test>")
-    app = build_app(config, ui=HeadlessUI(), wall_clock=lambda: OPEN_HOURS)
+    app = build_app(config, ui=NullUI(), wall_clock=lambda: OPEN_HOURS)
     app.devices.printer.output_dir = str(tmp_path / "tray")
     return RunningKiosk(app)
 

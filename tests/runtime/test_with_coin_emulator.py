@@ -11,7 +11,7 @@ from kiosk.core.states import State
 from kiosk.runtime.build import build_app
 from kiosk.runtime.config import parse
 from kiosk.runtime.demo import Resident
-from kiosk.runtime.headless import HeadlessUI
+from kiosk.ui.null import NullUI
 from tests.runtime.conftest import OPEN_HOURS, RunningKiosk
 
 
@@ -30,7 +30,7 @@ def kiosk_on(coins, tmp_path) -> RunningKiosk:
             "hoppers": [{"address": 3, "coin_value": 100, "level": 100},
                         {"address": 4, "coin_value": 10, "level": 200}]}}},
     }, "<test>")
-    return RunningKiosk(build_app(config, ui=HeadlessUI(), wall_clock=lambda: OPEN_HOURS))
+    return RunningKiosk(build_app(config, ui=NullUI(), wall_clock=lambda: OPEN_HOURS))
 
 
 def resident(kiosk: RunningKiosk, coins) -> Resident:
