@@ -213,3 +213,11 @@ class Wipe(Command):
 @dataclass(frozen=True)
 class CheckDevices(Command):
     pass
+
+
+@dataclass(frozen=True)
+class MaintenanceRefused(Command):
+    """Maintenance was asked for during a transaction; written to the audit log."""
+
+    state: str
+    via: str

@@ -295,3 +295,15 @@ class WipeDone(Event):
     """The runtime wiped everything of the session; ``clean`` when the check found nothing."""
 
     clean: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceRequested(Event):
+    """The key switch was turned on, or the hidden gesture made on the idle screen."""
+
+    via: str  # "key" | "gesture"
+
+
+@dataclass(frozen=True)
+class MaintenanceEnded(Event):
+    """The key switch was turned off: leave maintenance (through wipe)."""

@@ -43,6 +43,7 @@ from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.commands import AlarmKind, Command, Outcome, PayoutReason
 from kiosk.core.events import Event, PrintKind, TimerId
+from kiosk.core.maintenance import MaintenanceEvent, MaintenanceFactory, MaintenanceMode
 from kiosk.core.menu import ErrorCode, IssueRequest, KindOffer, Menu, Municipality
 from kiosk.core.money import Money, acceptable_coins
 from kiosk.core.states import (
@@ -107,9 +108,12 @@ class Session:
     """See the module docstring. One instance lives as long as the kiosk process."""
 
     def __init__(self, policy: Policy | None = None, *,
-                 new_id: Callable[[], str] = _new_id) -> None:
+                 new_id: Callable[[], str] = _new_id,
+                 maintenance: MaintenanceFactory | None = None) -> None:
         self.policy = policy or Policy()
         self._new_id = new_id
+        self._maintenance_factory = maintenance
+        self._maintenance: MaintenanceMode | None = None
         self.state = State.IDLE
         self.language = "ja"
         self._t = _Transaction()
@@ -136,6 +140,8 @@ class Session:
         try:
             self._track_facts(event)
             handler = TRANSITIONS.get(self.state, {}).get(type(event))
+            if handler is None and isinstance(event, MaintenanceEvent):
+                handler = TRANSITIONS.get(self.state, {}).get(MaintenanceEvent)
             if handler is not None:
                 handler(self, event)
         except Exception:  # noqa: BLE001 — a bug must end in a defined state, not a crash
@@ -164,6 +170,8 @@ class Session:
             service_hours=self.service_hours,
             printout_in_tray=self.tray_occupied, card_left_behind=self.card_left_behind,
             faults=tuple(sorted(self.faults)),
+            maintenance=(self._maintenance.view() if self._maintenance is not None
+                         and self.state is State.MAINTENANCE else None),
         )
 
     @property
@@ -919,6 +927,7 @@ class Session:
 
     def _wipe_done(self, event: Event) -> None:
         assert isinstance(event, ev.WipeDone)
+        self._maintenance = None
         self._t = _Transaction()
         self.language = "ja"
         if not event.clean:
@@ -930,10 +939,38 @@ class Session:
             self._t.notice = self._blocked_reason()
 
     def _wipe_timeout(self) -> None:
+        self._maintenance = None
         self._t = _Transaction()
         self.language = "ja"
         self.faults["wipe"] = "wipe-timeout"
         self._enter(State.OUT_OF_SERVICE)
+
+    # ------------------------------------------------------------------ maintenance
+
+    def _maintenance_requested(self, event: Event) -> None:
+        """Only from idle or out of service; staff must be able to fix a jam."""
+        if self._maintenance_factory is None:
+            return
+        self._maintenance = self._maintenance_factory()
+        self._enter(State.MAINTENANCE)
+
+    def _maintenance_refused(self, event: Event) -> None:
+        assert isinstance(event, ev.MaintenanceRequested)
+        self._emit(cmd.MaintenanceRefused(self.state.value, event.via))
+
+    def _maintenance_event(self, event: Event) -> None:
+        assert isinstance(event, MaintenanceEvent) and self._maintenance is not None
+        self._emit(*self._maintenance.handle(event))
+        if self._maintenance.finished:
+            self._enter(State.WIPE)
+        else:
+            self._restart_screen_timer()
+
+    def _maintenance_ended(self, event: Event) -> None:
+        self._enter(State.WIPE)
+
+    def _maintenance_timeout(self) -> None:
+        self._enter(State.WIPE)
 
     def _oos_retry(self) -> None:
         self._emit(cmd.CheckDevices())
@@ -981,6 +1018,7 @@ ON_TIMEOUT: dict[State, Callable[[Session], None]] = {
     State.ERROR: Session._error_timeout,
     State.WIPE: Session._wipe_timeout,
     State.OUT_OF_SERVICE: Session._oos_retry,
+    State.MAINTENANCE: Session._maintenance_timeout,
 }
 
 _S = Session
@@ -996,6 +1034,7 @@ _INTERACTIVE_COMMON: dict[type[Event], Handler] = {
 TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     State.IDLE: {
         ev.StartPressed: _S._idle_start,
+        ev.MaintenanceRequested: _S._maintenance_requested,
         ev.DeviceFailed: _S._idle_fault,
         ev.OutOfServiceRequested: _S._idle_out_of_service,
         ev.TrayChanged: _S._idle_facts_changed,
@@ -1113,11 +1152,22 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     },
     State.OUT_OF_SERVICE: {
         **_TIMER,
+        ev.MaintenanceRequested: _S._maintenance_requested,
         ev.DeviceRecovered: _S._oos_maybe_back,
         ev.OutOfServiceRequested: _S._oos_maybe_back,
         ev.DocumentReady: _S._late_document,
     },
+    State.MAINTENANCE: {
+        **_TIMER,
+        MaintenanceEvent: _S._maintenance_event,
+        ev.MaintenanceEnded: _S._maintenance_ended,
+        ev.DocumentReady: _S._late_document,
+    },
 }
+
+# Maintenance asked for in the middle of anything else is refused (and audited).
+for _state, _table in TRANSITIONS.items():
+    _table.setdefault(ev.MaintenanceRequested, _S._maintenance_refused)
 
 #: States where Cancel is deliberately not offered, and why.
 NOT_CANCELLABLE: dict[State, str] = {
@@ -1129,4 +1179,5 @@ NOT_CANCELLABLE: dict[State, str] = {
     State.CARD_LEFT: "waiting for the card to be taken",
     State.WIPE: "erasing; must finish",
     State.OUT_OF_SERVICE: "no transaction",
+    State.MAINTENANCE: "staff log out; the key switch or the idle timeout ends it",
 }

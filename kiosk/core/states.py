@@ -34,6 +34,7 @@ class State(enum.StrEnum):
     CARD_LEFT = "card_left"
     WIPE = "wipe"
     OUT_OF_SERVICE = "out_of_service"
+    MAINTENANCE = "maintenance"
 
 
 #: States where the resident is expected to act; their timeout first asks
@@ -58,6 +59,7 @@ DEFAULT_TIMEOUTS: Mapping[State, float] = MappingProxyType({
     State.CONFIRM: 60, State.DOWNLOAD: 60, State.PAY: 90, State.PRINT: 300,
     State.RECEIPT: 60, State.TAKE_PRINTOUT: 180, State.REFUND: 120, State.ERROR: 30,
     State.CARD_LEFT: 180, State.WIPE: 30, State.OUT_OF_SERVICE: 30,
+    State.MAINTENANCE: 300,  # idle for five minutes: logged out through wipe
 })
 
 #: Voice prompt said on entering a state (ids of assets/voice/<lang>/<id>.ogg).
@@ -139,3 +141,4 @@ class View:
     printout_in_tray: bool = False
     card_left_behind: bool = False
     faults: tuple[str, ...] = ()
+    maintenance: object | None = None  # the maintenance mode's own view model

@@ -38,6 +38,7 @@ from kiosk.center.port import CenterError, CenterPort, DeliveryResult
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.events import Event, PrintKind
+from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
 from kiosk.core.session import Session
 from kiosk.core.states import State, View
@@ -110,14 +111,17 @@ class KioskApp:
                  desk: CashDesk, *, receipt: ReceiptRenderer | None = None,
                  wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
                  clock: Callable[[], float] = time.monotonic,
-                 automation: AutomationPort | None = None) -> None:
+                 automation: AutomationPort | None = None,
+                 maintenance: MaintenanceFactory | None = None) -> None:
         self.config = config
         self.automation = automation
+        #: executes MaintenanceCommands; set by whoever provides maintenance mode
+        self.maintenance_actions: Callable[[MaintenanceCommand], None] | None = None
         self.devices = devices
         self.center = center
         self.ui = ui
         self.desk = desk
-        self.session = Session(config.policy)
+        self.session = Session(config.policy, maintenance=maintenance)
         self.data = SessionData()
         self.timers = Timers(clock)
         self.supervisor = Supervisor(self.post)
@@ -249,7 +253,7 @@ class KioskApp:
                 return ev.TrayChanged(occupied)
             case dp.MaintenanceKeyChanged(on=on):
                 log.info("maintenance key %s", "on" if on else "off")
-                return None
+                return ev.MaintenanceRequested("key") if on else ev.MaintenanceEnded()
         return None
 
     # ------------------------------------------------------------------ the loop
@@ -336,10 +340,13 @@ class Executor:
             cmd.SubmitPrint: self._submit_print, cmd.PrintReceipt: self._print_receipt,
             cmd.CancelPrint: self._cancel_print,
             cmd.Wipe: self._wipe, cmd.CheckDevices: self._check_devices,
+            cmd.MaintenanceRefused: self._maintenance_refused,
         }
 
     def execute(self, command: cmd.Command) -> None:
         handler = self._handlers.get(type(command))
+        if handler is None and isinstance(command, MaintenanceCommand):
+            handler = self._maintenance
         if handler is None:
             log.error("no handler for %s", type(command).__name__)
             return
@@ -561,6 +568,20 @@ class Executor:
         job = self.app.data.job_for(c.kind)
         if job is not None:
             self._lane("printer", lambda: self.d.printer.cancel(job), lambda exc: None)
+
+    # maintenance -------------------------------------------------------------------
+    def _maintenance(self, c: cmd.Command) -> None:
+        assert isinstance(c, MaintenanceCommand)
+        actions = self.app.maintenance_actions
+        if actions is None:
+            log.error("maintenance command %s with no maintenance actions", type(c).__name__)
+            return
+        actions(c)
+
+    def _maintenance_refused(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.MaintenanceRefused)
+        logging.getLogger("kiosk.audit").warning("maintenance refused: via %s during %s",
+                                                 c.via, c.state)
 
     # housekeeping ------------------------------------------------------------------
     def _wipe(self, c: cmd.Command) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import importlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from kiosk.core.commands import PrintReceipt
 from kiosk.core.menu import CertificateKind
@@ -76,5 +77,21 @@ def build_app(config: Config, *, ui: UiPort | None = None,
             automation = AutomationServer(config.automation.address, wake=ui.wake)
         except AutomationError as exc:
             raise ConfigError(f"{config.source}: automation.address: {exc}") from None
-    return KioskApp(config, devices, center, ui, desk, receipt=render_receipt_for,
-                    wall_clock=wall_clock, automation=automation)
+    maintenance = _maintenance_module()
+    app = KioskApp(config, devices, center, ui, desk, receipt=render_receipt_for,
+                   wall_clock=wall_clock, automation=automation,
+                   maintenance=maintenance.mode_factory(config) if maintenance else None)
+    if maintenance is not None:
+        app.maintenance_actions = maintenance.MaintenanceActions(app)
+    return app
+
+
+def _maintenance_module() -> Any:
+    """Maintenance mode, when it is built (``kiosk.runtime.maintenance`` provides
+    ``mode_factory(config)`` and ``MaintenanceActions(app)``)."""
+    try:
+        return importlib.import_module("kiosk.runtime.maintenance")
+    except ModuleNotFoundError as exc:
+        if exc.name != "kiosk.runtime.maintenance":
+            raise
+        return None

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from kiosk.center.fake import FICTIONAL_MENU
 from kiosk.core import Policy, Session, State
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.events import PrintKind
+from kiosk.core.maintenance import MaintenanceEvent
 from kiosk.core.menu import CertificateKind
 
 LEVELS = ev.HopperLevelsChanged(((100, 50), (10, 50)))
 RESIDENCE_CITY = "999911"
 
 
+@dataclass(frozen=True)
+class Poke(MaintenanceEvent):
+    """A maintenance touch, for the core's own tests."""
+
+
+@dataclass(frozen=True)
+class LogOut(MaintenanceEvent):
+    pass
+
+
+class StubMaintenance:
+    """The smallest maintenance mode: counts touches, finishes on LogOut."""
+
+    def __init__(self) -> None:
+        self.touches = 0
+        self.finished = False
+
+    def handle(self, event: MaintenanceEvent) -> list[cmd.Command]:
+        self.touches += 1
+        self.finished = self.finished or isinstance(event, LogOut)
+        return [cmd.Say("maintenance_touch")]
+
+    def view(self) -> object:
+        return ("stub", self.touches)
+
+
 def new_session(policy: Policy | None = None) -> Session:
     counter = itertools.count(1)
-    return Session(policy, new_id=lambda: f"id{next(counter):04d}")
+    return Session(policy, new_id=lambda: f"id{next(counter):04d}",
+                   maintenance=StubMaintenance)
 
 
 def feed(session: Session, events: Iterable[ev.Event]) -> list[cmd.Command]:
@@ -58,6 +87,10 @@ def reach(state: State, session: Session | None = None) -> Session:
     """A session standing in ``state``, reached the way a resident would get there."""
     s = session or new_session()
     if state is State.IDLE:
+        return s
+    if state is State.MAINTENANCE:
+        feed(s, [ev.MaintenanceRequested("key")])
+        assert s.state is State.MAINTENANCE
         return s
     if state is State.OUT_OF_SERVICE:
         feed(s, [ev.DeviceFailed("printer", "media-jam")])

@@ -481,3 +481,30 @@ def test_failed_print_waits_for_its_pages_even_if_the_sensor_is_late():
              ev.PrintFinished(PrintKind.DOCUMENT, ok=False, pages_done=1, reason="media-jam"),
              ev.PayoutFinished(600, 0), ev.Acknowledge()])
     assert s.state is State.TAKE_PRINTOUT
+
+
+def test_maintenance_is_refused_during_a_transaction_and_audited():
+    s = reach(State.PAY)
+    out = s.handle(ev.MaintenanceRequested("key"))
+    assert s.state is State.PAY and out == [cmd.MaintenanceRefused("pay", "key")]
+
+
+def test_maintenance_from_idle_delegates_and_leaves_through_wipe():
+    from tests.core.helpers import LogOut, Poke
+    s = new_session()
+    s.handle(ev.MaintenanceRequested("gesture"))
+    assert s.state is State.MAINTENANCE and s.view().maintenance == ("stub", 0)
+    out = s.handle(Poke())
+    assert cmd.Say("maintenance_touch") in out and s.view().maintenance == ("stub", 1)
+    s.handle(LogOut())
+    assert s.state is State.WIPE and s.view().maintenance is None
+    s.handle(ev.WipeDone(True))
+    assert s.state is State.IDLE
+
+
+def test_staff_can_enter_maintenance_when_out_of_service_and_the_key_ends_it():
+    s = reach(State.OUT_OF_SERVICE)
+    s.handle(ev.MaintenanceRequested("key"))
+    assert s.state is State.MAINTENANCE
+    s.handle(ev.MaintenanceEnded())
+    assert s.state is State.WIPE

@@ -15,7 +15,7 @@ from kiosk.core.events import PrintKind, TimerId
 from kiosk.core.menu import CertificateKind, ErrorCode
 from kiosk.core.session import NOT_CANCELLABLE, TRANSITIONS
 from kiosk.core.states import INTERACTIVE
-from tests.core.helpers import feed, reach_special, timer
+from tests.core.helpers import LogOut, Poke, feed, reach_special, timer
 
 
 def sample_events(generation: int = 0) -> list[ev.Event]:
@@ -45,12 +45,13 @@ def sample_events(generation: int = 0) -> list[ev.Event]:
         ev.TimerExpired(TimerId.SCREEN, generation), ev.TimerExpired(TimerId.MORE_TIME, generation),
         ev.TimerExpired(TimerId.ALARM, generation), ev.TimerExpired(TimerId.SETTLE, generation),
         ev.TimerExpired(TimerId.SCREEN, -1),
-        ev.WipeDone(True), ev.WipeDone(False),
+        ev.WipeDone(True), ev.WipeDone(False), ev.MaintenanceRequested("key"),
+        ev.MaintenanceEnded(), Poke(), LogOut(),
     ]
 
 
 def test_samples_cover_every_event_type():
-    covered = {type(e) for e in sample_events()}
+    covered = {type(e) for e in sample_events()} - {Poke, LogOut}
     every = {c for c in vars(ev).values()
              if isinstance(c, type) and issubclass(c, ev.Event) and c is not ev.Event}
     assert every == covered
@@ -85,6 +86,8 @@ def test_every_state_but_idle_has_a_timeout(state):
         assert cmd.CheckDevices() in out
     elif state is State.REFUND:
         assert cmd.AlertStaff("payout-timeout") in out
+    elif state is State.MAINTENANCE:
+        assert s.state is State.WIPE  # idle for too long: logged out through wipe
     else:
         assert s.state is not state, state
 
@@ -104,6 +107,7 @@ def finish_exit_path(s, limit: int = 12) -> list[State]:
             State.TAKE_PRINTOUT: ev.TrayChanged(False),
             State.WIPE: ev.WipeDone(True),
             State.OUT_OF_SERVICE: ev.DeviceRecovered("printer"),
+            State.MAINTENANCE: ev.MaintenanceEnded(),
         }.get(s.state, ev.Cancel())
         s.handle(step)
         seen.append(s.state)
@@ -149,6 +153,8 @@ def test_random_walks_reach_idle_only_through_wipe(start, picks):
             assert before in (State.WIPE, State.OUT_OF_SERVICE), (before, event)
         if after is State.OUT_OF_SERVICE and before is not State.OUT_OF_SERVICE:
             assert before in (State.IDLE, State.WIPE), (before, event)
+        if after is State.MAINTENANCE and before is not State.MAINTENANCE:
+            assert before in (State.IDLE, State.OUT_OF_SERVICE), (before, event)
         for record in (c for c in out if isinstance(c, cmd.RecordOutcome)):
             assert record.credited == record.kept + record.paid_out + record.owed, record
         m = s._t.money

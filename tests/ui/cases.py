@@ -131,6 +131,7 @@ def cases(language: str) -> dict[str, View]:
         "card_left_alarm": replace(v[State.CARD_LEFT], alarm_level=3),
         "wipe": v[State.WIPE],
         "out_of_service": v[State.OUT_OF_SERVICE],
+        "maintenance": v[State.MAINTENANCE],
         "more_time": replace(v[State.PIN], more_time=True),
     }
     for code in ErrorCode:

@@ -22,6 +22,7 @@ from kiosk.ui.screens import (
     error,
     idle,
     language,
+    maintenance,
     more_time,
     out_of_service,
     pay,
@@ -64,6 +65,7 @@ BUILDERS: dict[State, Callable[[Ctx], Screen]] = {
     State.CARD_LEFT: card_left.build,
     State.WIPE: wipe.build,
     State.OUT_OF_SERVICE: out_of_service.build,
+    State.MAINTENANCE: maintenance.build,
 }
 
 
