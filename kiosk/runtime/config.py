@@ -87,6 +87,23 @@ class AutomationSection:
 
 
 @dataclass(frozen=True)
+class MaintenanceSection:
+    """Who may operate the kiosk's program, and where maintenance writes.
+
+    Passwords are stored only as hashes (``kiosk passwd`` writes them); an empty
+    hash means that role cannot log in.
+    """
+
+    staff_password: str = ""  # hash of the store staff's password
+    engineer_password: str = ""  # hash of the service engineer's password
+    max_attempts: int = 5  # wrong passwords in a row before entry is locked
+    lockout: float = 900.0  # seconds entry stays locked
+    audit_log: Path | None = None  # entry/action/exit records (no personal data)
+    metrics_file: Path | None = None  # Prometheus textfile for node_exporter
+    export_dir: Path | None = None  # where log and journal exports go (a USB stick)
+
+
+@dataclass(frozen=True)
 class Config:
     source: str
     kiosk: KioskSection
@@ -94,6 +111,7 @@ class Config:
     center: CenterSection = CenterSection()
     ui: UiSection = UiSection()
     automation: AutomationSection = AutomationSection()
+    maintenance: MaintenanceSection = MaintenanceSection()
     service_window: ServiceWindow = field(default_factory=ServiceWindow)
     policy: Policy = field(default_factory=Policy)
     log_level: str = "INFO"
@@ -184,7 +202,7 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     """Build a :class:`Config` from parsed TOML; paths are relative to ``base``."""
     r = _Reader(source)
     top = {"kiosk", "devices", "center", "ui", "automation", "service_hours", "timeouts",
-           "alarms", "logging"}
+           "alarms", "logging", "maintenance"}
     unknown = sorted(set(data) - top)
     if unknown:
         raise r.fail(unknown[0], f"unknown section (known: {', '.join(sorted(top))})")
@@ -244,6 +262,19 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     if automation.enabled and not automation.address:
         raise r.fail("automation.address", "is required when automation is enabled")
 
+    m = r.table(data, "maintenance", _names(MaintenanceSection))
+    attempts = r.get(m, "maintenance", "max_attempts", int, 5)
+    if attempts < 1:
+        raise r.fail("maintenance.max_attempts", "must be at least 1")
+    maintenance = MaintenanceSection(
+        staff_password=r.get(m, "maintenance", "staff_password", str, ""),
+        engineer_password=r.get(m, "maintenance", "engineer_password", str, ""),
+        max_attempts=attempts,
+        lockout=r.positive(m, "maintenance", "lockout", 900.0),
+        audit_log=r.path(m, "maintenance", "audit_log", base),
+        metrics_file=r.path(m, "maintenance", "metrics_file", base),
+        export_dir=r.path(m, "maintenance", "export_dir", base))
+
     h = r.table(data, "service_hours", {"opens", "closes", "closed_days"})
     closed: list[tuple[int, int]] = []
     for item in r.get(h, "service_hours", "closed_days", list,
@@ -283,7 +314,8 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     lg = r.table(data, "logging", {"level"})
     level = r.choice(lg, "logging", "level", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
     return Config(source=source, kiosk=kiosk, devices=devices, center=center, ui=ui,
-                  automation=automation, service_window=window, policy=policy, log_level=level)
+                  automation=automation, maintenance=maintenance, service_window=window,
+                  policy=policy, log_level=level)
 
 
 def load(path: str | Path) -> Config:
