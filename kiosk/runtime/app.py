@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import queue
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -388,9 +389,23 @@ class Executor:
             self._alert_staff(cmd.AlertStaff(f"{c.alarm.value}"))
 
     def _alert_staff(self, c: cmd.Command) -> None:
+        """Record the alert for the maintenance screens and call the store's hook."""
         assert isinstance(c, cmd.AlertStaff)
         self.app.staff_alerts.append(c.reason)
         log.warning("staff alert: %s", c.reason)
+        hook = self.app.config.staff_hook
+        if hook is None:
+            return
+        reason = c.reason
+
+        def call() -> None:
+            done = subprocess.run([str(hook), reason], capture_output=True, timeout=10,
+                                  check=False)
+            if done.returncode:
+                log.error("staff hook exited %d", done.returncode)
+
+        self._lane("staff", call, lambda exc: log.error("staff hook failed: %s",
+                                                        type(exc).__name__))
 
     # card --------------------------------------------------------------------------
     def _read_card(self, c: cmd.Command) -> None:

@@ -112,6 +112,9 @@ class Config:
     ui: UiSection = UiSection()
     automation: AutomationSection = AutomationSection()
     maintenance: MaintenanceSection = MaintenanceSection()
+    #: a program run with the alert reason (card_left, printout_left, payout-timeout …)
+    #: as its only argument, for the store's call system
+    staff_hook: Path | None = None
     service_window: ServiceWindow = field(default_factory=ServiceWindow)
     policy: Policy = field(default_factory=Policy)
     log_level: str = "INFO"
@@ -299,7 +302,8 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     for state in State:
         if state.value in t:
             timeouts[state] = r.positive(t, "timeouts", state.value, 1)
-    al = r.table(data, "alarms", {"tone_after", "staff_after", "tray_settle"})
+    al = r.table(data, "alarms", {"tone_after", "staff_after", "tray_settle", "staff_hook"})
+    staff_hook = r.path(al, "alarms", "staff_hook", base)
     try:
         policy = Policy(
             timeouts=MappingProxyType(timeouts),
@@ -314,8 +318,8 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     lg = r.table(data, "logging", {"level"})
     level = r.choice(lg, "logging", "level", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO")
     return Config(source=source, kiosk=kiosk, devices=devices, center=center, ui=ui,
-                  automation=automation, maintenance=maintenance, service_window=window,
-                  policy=policy, log_level=level)
+                  automation=automation, maintenance=maintenance, staff_hook=staff_hook,
+                  service_window=window, policy=policy, log_level=level)
 
 
 def load(path: str | Path) -> Config:

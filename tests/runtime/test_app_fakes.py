@@ -180,3 +180,29 @@ def test_a_receipt_that_cannot_be_made_does_not_block_the_certificate(kiosk):
     kiosk.resident.obtain(CertificateKind.SEAL, coins=(500,))
     assert "printer" not in kiosk.app.session.faults
     assert "PrintFinished: receipt -> take_printout" in kiosk.app.transcript
+
+
+def test_a_card_left_on_the_reader_escalates_to_the_store_call_hook(tmp_path):
+    """Given short alarm times and a store call hook, when a resident walks away
+    from the card, the alarm escalates and the hook is called with the reason only."""
+    hook = tmp_path / "call-staff"
+    calls = tmp_path / "calls.txt"
+    hook.write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    hook.chmod(0o755)
+    app = make_app(tmp_path, alarms={"tone_after": 0.2, "staff_after": 0.4,
+                                     "staff_hook": str(hook)},
+                   timeouts={"remove_card": 1.0})
+    with RunningKiosk(app) as kiosk:
+        r = kiosk.resident
+        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+        r.expect(State.PLACE_CARD)
+        r.card_reader.insert(FakeCard(pin="8163"))
+        r.expect(State.PIN)
+        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+        r.expect(State.REMOVE_CARD)
+        assert app.wait_for(lambda a: a.session.view().alarm_level == 3, 5)
+        r.expect(State.IDLE)  # gave up waiting: wiped, and the card blocks new customers
+        assert app.session.view().card_left_behind
+        app.supervisor.drain()
+    assert calls.read_text().split() == ["card_left"]
+    assert "alarm" in app.devices.audio.prompts
