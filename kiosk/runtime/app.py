@@ -600,15 +600,21 @@ class Executor:
 
     # housekeeping ------------------------------------------------------------------
     def _wipe(self, c: cmd.Command) -> None:
+        """Drop the session's data, cancel and purge its print jobs, then check that
+        neither the kiosk nor the print system holds anything of it."""
         jobs = self.app.data.wipe()
 
         def call() -> Event:
-            for job in jobs:
-                self.d.printer.cancel(job)
-                self.d.printer.purge(job)
+            printer = self.d.printer
             residue = self.app.data.residue()
+            for job in jobs:
+                printer.cancel(job)
+                printer.purge(job)
+                check = getattr(printer, "residue", None)  # the CUPS driver can tell
+                if callable(check):
+                    residue += [f"print job: {r}" for r in check(job)]
             if residue:
-                log.error("wipe left: %s", ", ".join(residue))
+                log.error("wipe left: %s", "; ".join(residue))
             return ev.WipeDone(clean=not residue)
 
         self._lane("printer", call, lambda exc: ev.WipeDone(clean=False))

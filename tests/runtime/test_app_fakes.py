@@ -206,3 +206,17 @@ def test_a_card_left_on_the_reader_escalates_to_the_store_call_hook(tmp_path):
         app.supervisor.drain()
     assert calls.read_text().split() == ["card_left"]
     assert "alarm" in app.devices.audio.prompts
+
+
+def test_print_residue_found_at_wipe_keeps_the_kiosk_out_of_service(kiosk):
+    """Given a print system that still holds a job after the purge, the wipe check
+    fails and the kiosk stays out of service until staff look at it."""
+    kiosk.app.devices.printer.residue = lambda job: [f"spool file of job {job}"]
+    r = kiosk.resident
+    r.authenticate()
+    r.choose(CertificateKind.SEAL)
+    r.insert_coins((500,))
+    r.expect(State.TAKE_PRINTOUT)
+    r.take()
+    r.expect(State.OUT_OF_SERVICE)
+    assert "wipe" in kiosk.app.session.faults
