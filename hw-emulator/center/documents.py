@@ -56,13 +56,21 @@ class Document:
     layout: tuple[tuple[int, int, str], ...]  # (copy, sheet, side) per page
     codes: tuple[str, ...] = field(repr=False)
     scrambled: dict[tuple[str, int], Image.Image] = field(repr=False)
+    #: a unique string on every page (PDF /Subject, plain bytes): residue checks
+    #: search disks and memory for it after the kiosk's wipe
+    marker: str = field(default="", repr=False)
+
+
+def new_marker() -> str:
+    return f"MARKER{secrets.token_hex(16)}"
 
 
 def render_document(world: World, resident: Resident, *, municipality: MunicipalityData,
                     rule: KindRule, options: dict[str, str], members: Sequence[Resident],
                     binding: Binding, copies: int, now: dt.datetime, secret: bytes,
-                    document_id: str | None = None) -> Document:
+                    document_id: str | None = None, marker: str | None = None) -> Document:
     document_id = document_id or secrets.token_hex(16)
+    marker = marker or new_marker()
     number = f"{municipality.code}-{secrets.randbelow(10**6):06d}"
     cert = render.certificate_for(world, resident, municipality=municipality, rule=rule,
                                   options=options, members=members, now=now, number=number)
@@ -79,16 +87,16 @@ def render_document(world: World, resident: Resident, *, municipality: Municipal
         for sheet, (face, image) in enumerate(zip(fronts, images, strict=True), start=1):
             n = len(pages) + 1
             pages.append(render.front_pdf(face, render.page_keywords(
-                document_id, binding.request_id, n, total, "front")))
+                document_id, binding.request_id, n, total, "front"), marker))
             layout.append((copy, sheet, "front"))
             img = render.scramble(image, render.scramble_key(secret, code, sheet))
             scrambled[(code, sheet)] = img
             back = render.back_face(code, document_id, world.verify_site, copy, sheet)
             pages.append(render.back_pdf(back, img, render.page_keywords(
-                document_id, binding.request_id, n + 1, total, "back")))
+                document_id, binding.request_id, n + 1, total, "back"), marker))
             layout.append((copy, sheet, "back"))
     return Document(document_id, binding, municipality.code, rule.kind, copies, rule.fee,
-                    tuple(pages), tuple(layout), tuple(codes), scrambled)
+                    tuple(pages), tuple(layout), tuple(codes), scrambled, marker)
 
 
 def manifest(doc: Document, *, now: dt.datetime, pages: Sequence[bytes] | None = None,

@@ -469,29 +469,31 @@ def page_keywords(document_id: str, request_id: str, n: int, total: int, side: s
             f"side={side}")
 
 
-def _new_canvas(buf: io.BytesIO, keywords: str, title: str) -> canvas.Canvas:
+def _new_canvas(buf: io.BytesIO, keywords: str, title: str, marker: str = "") -> canvas.Canvas:
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=0)
     c.setKeywords(keywords)
     c.setTitle(title)
+    if marker:  # plain bytes in the document info: residue checks search for it
+        c.setSubject(marker)
     c.setAuthor("TEST ONLY issuance center emulator")
     c.setCreator("hw_emulator.center")
     return c
 
 
-def front_pdf(face: Face, keywords: str) -> bytes:
+def front_pdf(face: Face, keywords: str, marker: str = "") -> bytes:
     register_fonts()
     buf = io.BytesIO()
-    c = _new_canvas(buf, keywords, "certificate front")
+    c = _new_canvas(buf, keywords, "certificate front", marker)
     _draw_pdf(c, face.ops)
     c.showPage()
     c.save()
     return buf.getvalue()
 
 
-def back_pdf(face: Face, scrambled: Image.Image, keywords: str) -> bytes:
+def back_pdf(face: Face, scrambled: Image.Image, keywords: str, marker: str = "") -> bytes:
     register_fonts()
     buf = io.BytesIO()
-    c = _new_canvas(buf, keywords, "certificate back")
+    c = _new_canvas(buf, keywords, "certificate back", marker)
     h = PAGE_H_MM
     c.drawImage(ImageReader(copy_evident_pattern()), 12 * mm, (h - 130) * mm,
                 186 * mm, 112 * mm)

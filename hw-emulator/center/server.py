@@ -140,6 +140,7 @@ class CenterEmulator:
         self._deliveries: list[dict[str, Any]] = []
         self._cancels: list[str] = []
         self._issued: list[str] = []  # request ids rendered, in order
+        self._markers: list[str] = []  # each rendered document's unique marker
         self._links: dict[int, tuple[str, bool]] = {}  # card serial -> (resident, revoked)
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
@@ -304,6 +305,12 @@ class CenterEmulator:
     def deliveries(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._deliveries)
+
+    @property
+    def markers(self) -> list[str]:
+        """The unique marker of every document rendered (to search for residue)."""
+        with self._lock:
+            return list(self._markers)
 
     @property
     def issued(self) -> list[str]:
@@ -559,6 +566,7 @@ class CenterEmulator:
             self.world, subject, municipality=municipality, rule=rule, options=options,
             members=members, binding=binding, copies=copies, now=now, secret=self._secret)
         with self._lock:
+            self._markers.append(document.marker)
             self._scrambled.update(document.scrambled)
             while len(self._scrambled) > MAX_SCRAMBLED:
                 del self._scrambled[next(iter(self._scrambled))]
