@@ -13,6 +13,7 @@ protocol below; the session builds one per visit with the factory it was given.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from kiosk.core.commands import Command
@@ -47,3 +48,17 @@ class MaintenanceMode(Protocol):
 
 
 MaintenanceFactory = Callable[[], MaintenanceMode]
+
+
+@dataclass(frozen=True)
+class MaintenanceEntered(MaintenanceCommand):
+    """The session entered maintenance (the runtime audits it); ``via`` key or gesture."""
+
+    via: str
+
+
+@dataclass(frozen=True)
+class MaintenanceLeft(MaintenanceCommand):
+    """The session leaves maintenance through wipe; ``reason`` is logout, key or timeout."""
+
+    reason: str

@@ -43,7 +43,13 @@ from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.commands import AlarmKind, Command, Outcome, PayoutReason
 from kiosk.core.events import Event, PrintKind, TimerId
-from kiosk.core.maintenance import MaintenanceEvent, MaintenanceFactory, MaintenanceMode
+from kiosk.core.maintenance import (
+    MaintenanceEntered,
+    MaintenanceEvent,
+    MaintenanceFactory,
+    MaintenanceLeft,
+    MaintenanceMode,
+)
 from kiosk.core.menu import ErrorCode, IssueRequest, KindOffer, Menu, Municipality
 from kiosk.core.money import Money, acceptable_coins
 from kiosk.core.states import (
@@ -951,7 +957,9 @@ class Session:
         """Only from idle or out of service; staff must be able to fix a jam."""
         if self._maintenance_factory is None:
             return
+        assert isinstance(event, ev.MaintenanceRequested)
         self._maintenance = self._maintenance_factory()
+        self._emit(MaintenanceEntered(event.via))
         self._enter(State.MAINTENANCE)
 
     def _maintenance_refused(self, event: Event) -> None:
@@ -967,9 +975,11 @@ class Session:
             self._restart_screen_timer()
 
     def _maintenance_ended(self, event: Event) -> None:
+        self._emit(MaintenanceLeft("key"))
         self._enter(State.WIPE)
 
     def _maintenance_timeout(self) -> None:
+        self._emit(MaintenanceLeft("timeout"))
         self._enter(State.WIPE)
 
     def _oos_retry(self) -> None:
