@@ -67,8 +67,8 @@ _PREFIX = {
 
 def _code(device: str, exc: BaseException) -> str:
     if isinstance(exc, CenterError):
-        code = exc.code.value.upper().replace("_", "-")
-        return code if code.startswith("CENTER") else f"CENTER-{code}"
+        wire = exc.code.value.upper().replace("_", "-")
+        return wire if wire.startswith("CENTER") else f"CENTER-{wire}"
     code = getattr(exc, "code", None)
     if isinstance(exc, DeviceError) and isinstance(code, str) and code:
         return code
