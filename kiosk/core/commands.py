@@ -155,6 +155,17 @@ class PayOut(Command):
 
 
 @dataclass(frozen=True)
+class RecordDelivery(Command):
+    """The print result is known: the kiosk keeps ``kept`` yen for what it delivered.
+
+    Journaled at once, so a crash while the resident takes the printout is
+    reconciled as delivered, not as owed back."""
+
+    transaction_id: str
+    kept: int
+
+
+@dataclass(frozen=True)
 class RecordOutcome(Command):
     """The money journal's last word on a transaction. Always balances:
     ``credited == kept + paid_out + owed``."""

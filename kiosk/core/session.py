@@ -800,12 +800,14 @@ class Session:
         t.printed_pages = event.pages_done if not event.ok else t.document_pages
         t.pages_done = t.printed_pages
         if event.ok:
-            self._emit(cmd.ReportDelivery(t.request.request_id, "printed", t.printed_pages))
+            self._emit(cmd.RecordDelivery(t.transaction_id, t.money.kept),
+                       cmd.ReportDelivery(t.request.request_id, "printed", t.printed_pages))
             self._enter(State.RECEIPT)
             return
         pages_per_copy = max(1, t.document_pages // max(1, t.copies))
         delivered = t.printed_pages // pages_per_copy
         t.money = t.money.keep_for(delivered)
+        self._emit(cmd.RecordDelivery(t.transaction_id, t.money.kept))
         t.payout_reason = PayoutReason.REFUND
         self.faults.setdefault("printer", event.reason or "print-failed")
         self._emit(cmd.ReportDelivery(t.request.request_id, "failed", t.printed_pages))

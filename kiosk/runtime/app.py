@@ -338,6 +338,7 @@ class Executor:
             cmd.CloseCenterSession: self._close_center,
             cmd.AcceptCoins: self._accept_coins, cmd.PayOut: self._pay_out,
             cmd.RecordOutcome: self._record_outcome,
+            cmd.RecordDelivery: self._record_delivery,
             cmd.SubmitPrint: self._submit_print, cmd.PrintReceipt: self._print_receipt,
             cmd.CancelPrint: self._cancel_print,
             cmd.Wipe: self._wipe, cmd.CheckDevices: self._check_devices,
@@ -532,12 +533,17 @@ class Executor:
             ev.DeviceFailed("hopper", getattr(exc, "code", "HOPPER"))])
 
     def _record_outcome(self, c: cmd.Command) -> None:
+        """Written here, on the main thread, before the session can reach idle: a
+        crash after this point finds the transaction closed (a ms of fsync)."""
         assert isinstance(c, cmd.RecordOutcome)
-        outcome = c
         log.info("transaction %s %s: fee %d credited %d kept %d paid out %d owed %d",
                  c.transaction_id, c.outcome.value, c.fee, c.credited, c.kept, c.paid_out,
                  c.owed)
-        self._lane("coins", lambda: self.app.desk.record(outcome), lambda exc: None)
+        self.app.desk.record(c)
+
+    def _record_delivery(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.RecordDelivery)
+        self.app.desk.printed(c.transaction_id, c.kept)
 
     # printer -----------------------------------------------------------------------
     def _submit(self, kind: PrintKind, make_document: Callable[[], bytes]) -> None:

@@ -85,6 +85,13 @@ class CashDesk:
         self._forget(txn_id)
         return report
 
+    def printed(self, txn_id: str, kept: int) -> None:
+        """Journal what the kiosk keeps for what it delivered (before anything else)."""
+        with self._lock:
+            known = txn_id in self._open
+        if known:
+            self.journal.printed(txn_id, kept)
+
     def record(self, outcome: RecordOutcome) -> None:
         """The session's final word; the journal checks it balances and opens an
         incident for staff if money is owed."""

@@ -96,6 +96,7 @@ CREATE INDEX IF NOT EXISTS payout_txn ON payout(txn_id);
 class TxnState(enum.StrEnum):
     OPEN = "open"
     PAID = "paid"  # fee covered, change settled, printing may start (not final)
+    PRINTED = "printed"  # print result known, kept = fee of the copies delivered (not final)
     DELIVERED = "delivered"  # final: every copy printed, the kiosk keeps the fee
     PARTIAL = "partial"  # final: some copies printed, the kiosk keeps their fee
     CANCELLED = "cancelled"  # final: nothing delivered, everything goes back
@@ -290,6 +291,15 @@ class Journal:
         self._require(txn_id, final_ok=False)
         self._write("UPDATE txn SET state = ? WHERE txn_id = ?", (TxnState.PAID.value, txn_id))
 
+    def printed(self, txn_id: str, kept: int) -> None:
+        """The print result is known: the kiosk keeps ``kept`` yen for the copies it
+        delivered. Not final (change or a refund may still be paid), but a crash from
+        here on is reconciled as delivered, not as interrupted — the customer has
+        the certificates."""
+        self._require(txn_id, final_ok=False)
+        self._write("UPDATE txn SET state = ?, kept = ? WHERE txn_id = ?",
+                    (TxnState.PRINTED.value, kept, txn_id))
+
     def outcome(self, txn_id: str, state: TxnState, *, kept: int | None = None) -> TxnMoney:
         """Close ``txn_id``. ``kept`` defaults to the fee (DELIVERED) or 0 (others);
         PARTIAL needs it. Writes an owed/overpaid incident if the money does not
@@ -362,8 +372,8 @@ class Journal:
 
     def unfinished(self) -> list[TxnMoney]:
         """Transactions without a final outcome, oldest first."""
-        rows = self._all("SELECT txn_id FROM txn WHERE state IN (?, ?) ORDER BY opened_at",
-                         (TxnState.OPEN.value, TxnState.PAID.value))
+        rows = self._all("SELECT txn_id FROM txn WHERE state IN (?, ?, ?) ORDER BY opened_at",
+                         (TxnState.OPEN.value, TxnState.PAID.value, TxnState.PRINTED.value))
         return [self.money(str(r[0])) for r in rows]
 
     def unresolved_payouts(self) -> list[PendingPayout]:
@@ -636,6 +646,15 @@ class ReconcileReport:
     incidents: tuple[Incident, ...]  # open incidents after reconciliation
 
 
+def _close_after_crash(journal: Journal, txn: TxnMoney) -> TxnMoney:
+    """A transaction the crash left open: printed ones were delivered (the kiosk
+    keeps what it had earned; unpaid change becomes owed), the rest interrupted."""
+    if txn.state is TxnState.PRINTED and txn.kept is not None:
+        state = TxnState.DELIVERED if txn.kept >= txn.fee else TxnState.PARTIAL
+        return journal.outcome(txn.txn_id, state, kept=txn.kept)
+    return journal.outcome(txn.txn_id, TxnState.INTERRUPTED)
+
+
 def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
               recovered_credits: Sequence[CoinCredited] = (), settle_timeout: float = 30.0
               ) -> ReconcileReport:
@@ -646,10 +665,10 @@ def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
     2. Credits the acceptor still held from before the crash (``recovered_credits``,
        from :class:`drivers.coins.CoinCreditedAt` with ``recovered=True``) go to
        the newest unfinished transaction.
-    3. Every unfinished transaction is closed as INTERRUPTED (the customer is
-       gone; nothing is paid into an empty cup): what it still holds becomes a
-       REFUND-OWED incident for staff — paid and not printed, or change not
-       fully paid, alike.
+    3. Every unfinished transaction is closed (the customer is gone; nothing is
+       paid into an empty cup): one whose print result was journaled as DELIVERED
+       or PARTIAL with what it earned, any other as INTERRUPTED; what it still
+       holds of the customer's money becomes an owed incident for staff.
     """
     resolved: list[tuple[int, int]] = []
     unresolved: list[int] = []
@@ -684,7 +703,6 @@ def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
             journal.credit(target, event.value, counter=getattr(event, "counter", None))
             recovered += event.value
 
-    closed = tuple(journal.outcome(t.txn_id, TxnState.INTERRUPTED)
-                   for t in journal.unfinished())
+    closed = tuple(_close_after_crash(journal, t) for t in journal.unfinished())
     return ReconcileReport(tuple(resolved), tuple(unresolved), recovered, closed,
                            tuple(journal.incidents()))

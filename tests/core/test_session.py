@@ -508,3 +508,14 @@ def test_staff_can_enter_maintenance_when_out_of_service_and_the_key_ends_it():
     assert s.state is State.MAINTENANCE
     s.handle(ev.MaintenanceEnded())
     assert s.state is State.WIPE
+
+
+def test_the_print_result_is_journaled_before_the_printout_is_taken():
+    s = reach(State.PAY)
+    out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(100),
+                   ev.PrintFinished(PrintKind.DOCUMENT, ok=False, pages_done=2)])
+    assert cmd.RecordDelivery(s.transaction_id, 300) in out  # one of two copies
+    s = reach(State.PAY)
+    out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(100),
+                   ev.PrintFinished(PrintKind.DOCUMENT, ok=True, pages_done=4)])
+    assert cmd.RecordDelivery(s.transaction_id, 600) in out
