@@ -493,6 +493,7 @@ class Maintenance:
             case ActionFinished():
                 if v.busy is event.action:
                     self._set(busy=None, result=event)
+                    self._emit(RefreshStatus())
             case _ if not self._logged_in():
                 self._login(event)
             case _:
@@ -663,4 +664,5 @@ def _page_of(action: Action) -> Page:
 
 
 def _minutes(seconds: float) -> int:
-    return max(1, -int(-seconds // 60))
+    whole = round(seconds)
+    return max(1, (whole + 59) // 60)

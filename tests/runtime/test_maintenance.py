@@ -1,0 +1,282 @@
+"""Maintenance mode through the real runtime on the fakes: the key switch, the
+password check, the audit log, jam clearing, incident payouts and the metrics file."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from kiosk.core import events as ev
+from kiosk.core.maintenance_mode import (
+    Action,
+    ActionPressed,
+    Confirmed,
+    LogOut,
+    MaintenanceBack,
+    MaintenanceView,
+    Page,
+    PageChosen,
+    PasswordKey,
+    PasswordSubmit,
+    PayIncident,
+    Role,
+    RoleChosen,
+)
+from kiosk.core.menu import CertificateKind
+from kiosk.core.states import State
+from kiosk.runtime.passwords import hash_password
+from tests.runtime.conftest import RunningKiosk, make_app
+
+STAFF = "staff2468"
+ENGINEER = "eng13579x"
+# cheap scrypt parameters keep the tests fast; the format is the production one
+HASHES = {"staff_password": hash_password(STAFF, n=2**10),
+          "engineer_password": hash_password(ENGINEER, n=2**10)}
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    section = {**HASHES, "audit_log": str(tmp_path / "audit.jsonl"),
+               "metrics_file": str(tmp_path / "textfile" / "kiosk.prom"),
+               "export_dir": str(tmp_path / "usb")}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as running:
+        yield running
+
+
+def mview(app) -> MaintenanceView:
+    view = app.session.view().maintenance
+    assert isinstance(view, MaintenanceView), view
+    return view
+
+
+def wait_page(app, page: Page, timeout: float = 10) -> MaintenanceView:
+    assert app.wait_for(lambda a: a.session.state is State.MAINTENANCE
+                        and a.session.view().maintenance.page is page, timeout), (
+        app.session.state, app.session.view().maintenance)
+    return mview(app)
+
+
+def type_password(app, role: Role, password: str) -> None:
+    app.post(RoleChosen(role))
+    for char in password:
+        app.post(PasswordKey(char))
+    app.post(PasswordSubmit())
+
+
+def log_in(kiosk: RunningKiosk, role: Role = Role.STAFF, password: str = STAFF) -> None:
+    app = kiosk.app
+    app.devices.maintenance_key.turn(True)
+    wait_page(app, Page.ROLE)
+    type_password(app, role, password)
+    wait_page(app, Page.MENU)
+    assert app.wait_for(lambda a: mview(a).status.devices != ())
+
+
+def act(app, action: Action, target: int = 0, *, confirm: bool = False) -> MaintenanceView:
+    app.post(ActionPressed(action, target))
+    if confirm:
+        wait_page(app, Page.CONFIRM)
+        app.post(Confirmed())
+    assert app.wait_for(lambda a: mview(a).result is not None
+                        and mview(a).result.action is action), mview(app)
+    return mview(app)
+
+
+def log_out(kiosk: RunningKiosk, *states: State) -> None:
+    kiosk.app.post(LogOut())
+    kiosk.resident.expect(*(states or (State.IDLE,)))
+
+
+def audit(tmp_path) -> list[dict]:
+    path = tmp_path / "audit.jsonl"
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_staff_clears_a_paper_jam_and_the_kiosk_resumes(kiosk, tmp_path):
+    """Given a jam mid-print that took the kiosk out of service, when staff log in,
+    press "paper jam cleared" and log out, then the kiosk returns to idle through
+    wipe and the next resident gets a certificate."""
+    app, r = kiosk.app, kiosk.resident
+    app.devices.printer.fail_next(after_pages=1, reason="media-jam")
+    r.authenticate()
+    r.choose(CertificateKind.SEAL, copies=2)
+    r.insert_coins((500, 100))
+    r.expect(State.ERROR)
+    r.touch(ev.Acknowledge())
+    r.expect(State.TAKE_PRINTOUT)
+    r.tray.take()
+    r.expect(State.OUT_OF_SERVICE)
+
+    log_in(kiosk)
+    printer = next(d for d in mview(app).status.devices if d.device == "printer")
+    assert printer.problem.value == "jam"
+    view = act(app, Action.CLEAR_JAM)
+    assert view.result.ok
+    assert app.wait_for(lambda a: "printer" not in a.session.faults)
+    log_out(kiosk, State.IDLE)
+    assert "wipe" in [line.split(" -> ")[-1] for line in app.transcript[-4:]]
+
+    r.obtain(CertificateKind.RESIDENCE, copies=1, coins=(500,))
+    app.supervisor.drain()
+    assert app.center.deliveries[-1][1].value == "printed"
+    records = audit(tmp_path)
+    assert [x["event"] for x in records] == ["enter", "login", "action", "logout", "exit"]
+    assert records[2]["action"] == "clear_jam" and records[2]["result"] == "ok"
+
+
+def _refund_owed(kiosk: RunningKiosk) -> int:
+    """A cancelled payment whose refund the jammed hoppers could not pay: an incident."""
+    app, r = kiosk.app, kiosk.resident
+    r.authenticate()
+    r.choose(CertificateKind.SEAL)
+    for hopper in app.devices.hoppers:
+        hopper.jam()
+    r.insert_coins((100, 50))
+    r.touch(ev.Cancel())
+    r.expect(State.ERROR, State.OUT_OF_SERVICE, State.IDLE)
+    if app.session.state is State.ERROR:
+        r.touch(ev.Acknowledge())
+    r.expect(State.IDLE, State.OUT_OF_SERVICE)
+    app.supervisor.drain()
+    incidents = [i for i in app.desk.journal.incidents() if i.code == "REFUND-OWED"]
+    assert [i.amount for i in incidents] == [150]
+    return incidents[0].id
+
+
+def test_staff_pays_out_an_interrupted_refund_exactly_once(kiosk, tmp_path):
+    """Given 150 yen owed after the hoppers jammed on a cancel, when staff free the
+    hoppers and confirm the payout (and the command arrives twice), then 150 yen
+    leave the hoppers once, the incident is closed, and the books balance."""
+    app = kiosk.app
+    incident = _refund_owed(kiosk)
+    for hopper in app.devices.hoppers:
+        hopper.jam(False)
+    paid_before = [list(h.paid) for h in app.devices.hoppers]
+
+    log_in(kiosk)
+    app.post(PageChosen(Page.INCIDENTS))
+    view = wait_page(app, Page.INCIDENTS)
+    assert [(i.id, i.remaining, i.payable) for i in view.status.incidents] == [
+        (incident, 150, True)]
+    view = act(app, Action.PAY_INCIDENT, incident, confirm=True)
+    assert view.result.ok, view.result
+    # a second command for the same incident (a double tap, a replay) pays nothing
+    app.maintenance_actions(PayIncident(incident, 150))
+    app.supervisor.drain()
+    assert app.wait_for(lambda a: mview(a).status.incidents == ())
+
+    new_paid = [h.paid[len(before):] for h, before in zip(app.devices.hoppers, paid_before,
+                                                           strict=True)]
+    hundreds, tens = app.devices.hoppers
+    assert sum(new_paid[0]) * hundreds.coin_value + sum(new_paid[1]) * tens.coin_value == 150
+    assert app.desk.journal.incidents() == []
+    totals = app.desk.journal.totals()
+    assert totals.unaccounted == 0
+    assert totals.paid_out == 150 and totals.owed == 150  # owed, then settled by staff
+    actions = [x for x in audit(tmp_path) if x["event"] == "action"]
+    assert [(x["action"], x["result"]) for x in actions] == [
+        ("pay_incident", "ok"), ("pay_incident", "failed")]
+    log_out(kiosk, State.IDLE, State.OUT_OF_SERVICE)
+
+
+def test_five_wrong_passwords_lock_entry(kiosk, tmp_path):
+    """Given the staff page, when five wrong passwords are typed, then entry is
+    locked (even the right password is refused) and the audit says so."""
+    app = kiosk.app
+    app.devices.maintenance_key.turn(True)
+    wait_page(app, Page.ROLE)
+    for attempt in range(5):
+        type_password(app, Role.STAFF, f"wrong{attempt}xyz")
+        page = Page.LOCKED if attempt == 4 else Page.PASSWORD
+        assert app.wait_for(lambda a, p=page: mview(a).page is p
+                            and not mview(a).verifying), mview(app)
+        if page is Page.PASSWORD:
+            app.post(MaintenanceBack())
+            wait_page(app, Page.ROLE)
+    assert mview(app).locked_minutes == 15
+    app.devices.maintenance_key.turn(False)
+    kiosk.resident.expect(State.IDLE)
+
+    # a new visit is still locked: no keyboard at all
+    app.devices.maintenance_key.turn(True)
+    view = wait_page(app, Page.LOCKED)
+    assert view.locked_minutes >= 14
+    app.devices.maintenance_key.turn(False)
+    kiosk.resident.expect(State.IDLE)
+    events = [x["event"] for x in audit(tmp_path)]
+    assert events.count("login_failed") == 5 and "locked" in events
+    assert "login" not in events
+
+
+def test_maintenance_during_a_transaction_is_refused(kiosk, caplog):
+    """Given a resident choosing a certificate, when the key is turned, then the
+    transaction carries on and the refusal is audited."""
+    app, r = kiosk.app, kiosk.resident
+    r.authenticate()
+    app.devices.maintenance_key.turn(True)
+    assert app.wait_for(lambda a: any("MaintenanceRequested" in line for line in a.transcript))
+    assert app.session.state is not State.MAINTENANCE
+    r.choose(CertificateKind.SEAL)
+    r.insert_coins((100, 100, 100))
+    r.expect(State.TAKE_PRINTOUT)
+    r.take()
+    r.expect(State.IDLE)
+    assert "maintenance refused: via key" in caplog.text
+
+
+def test_audit_log_has_entry_action_exit_and_no_personal_data(kiosk, tmp_path):
+    app, r = kiosk.app, kiosk.resident
+    r.obtain(CertificateKind.RESIDENCE, copies=1, coins=(500,),
+             options=(("head_relation", "yes"),))
+    app.devices.maintenance_key.turn(True)
+    wait_page(app, Page.ROLE)
+    type_password(app, Role.ENGINEER, ENGINEER)
+    wait_page(app, Page.MENU)
+    act(app, Action.TEST_PRINT)
+    act(app, Action.OUT_OF_SERVICE, confirm=True)
+    app.post(PageChosen(Page.SYSTEM))
+    wait_page(app, Page.SYSTEM)
+    view = act(app, Action.EXPORT)
+    assert view.result.ok
+    app.devices.maintenance_key.turn(False)
+    r.expect(State.OUT_OF_SERVICE)
+
+    records = audit(tmp_path)
+    assert [x["event"] for x in records][:2] == ["enter", "login"]
+    assert records[-1] == {**records[-1], "event": "exit", "reason": "key", "role": "engineer"}
+    assert {x["action"] for x in records if x["event"] == "action"} == {
+        "test_print", "out_of_service", "export"}
+    exported = list((tmp_path / "usb").iterdir())
+    assert len(exported) == 1
+    text = (tmp_path / "audit.jsonl").read_text("utf-8")
+    for folder in exported:
+        for f in folder.iterdir():
+            if f.suffix != ".sqlite3":
+                text += f.read_text("utf-8")
+    for secret in ("8163", "見本 太郎", "見本 花子", STAFF, ENGINEER, "scrypt$"):
+        assert secret not in text
+
+
+PROM_LINE = re.compile(
+    r'^(?:# (?:HELP|TYPE) [a-z_]+ .+|[a-z_]+(?:\{(?:[a-z_]+="[^"\\\n]*",?)+\})? -?\d+(?:\.\d+)?)$')
+
+
+def test_metrics_file_is_prometheus_text(kiosk, tmp_path):
+    app, r = kiosk.app, kiosk.resident
+    r.obtain(CertificateKind.RESIDENCE, copies=2, coins=(500, 500))
+    path = tmp_path / "textfile" / "kiosk.prom"
+    assert app.wait_for(lambda a: path.exists()
+                        and "kiosk_transactions_total{" in path.read_text("utf-8"))
+    app.supervisor.drain()
+    text = path.read_text("utf-8")
+    assert text.endswith("\n")
+    for line in text.splitlines():
+        assert PROM_LINE.match(line), line
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    assert types["kiosk_transactions_total"] == "counter"
+    assert 'kiosk_transactions_total{outcome="completed"} 1' in text
+    assert re.search(r'^kiosk_pages_printed_total\{kind="document"\} [1-9]', text, re.M)
+    assert "kiosk_coinbox_yen 1000" in text
+    assert not list(path.parent.glob(".*.tmp"))
