@@ -1,0 +1,478 @@
+"""Scenario files: a transaction scripted step by step (format: ``docs/scenarios.md``).
+
+:func:`load` reads and validates a TOML file into a :class:`Scenario`;
+:func:`run_scenario` plays it against a running stack (an :class:`EmulatedStack`
+in this process, or a :class:`~hw_emulator.stack.control.StackClient` of a stack
+started by ``hw-emu up``) and a running kiosk's automation port, saves a
+screenshot of every screen passed through and the printed pages to the output
+folder, and returns the result that ``hw-emu run`` writes to ``result.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import stat
+import threading
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from hw_emulator.stack.stack import PIN, copy_file
+from kiosk.runtime.automation import AutomationClient
+
+STEP_ACTIONS = ("touch", "pin", "screen", "card", "coins", "take", "fault", "clear", "clock",
+                "sleep", "screenshot")
+MONEY_KEYS = ("yen_in", "fee", "change", "refund", "kept", "owed")
+EXPECT_KEYS = ("screen", "screens", "not_screens", "states", "pages", "printouts",
+               "balanced", "no_residue", "delivered", *MONEY_KEYS)
+DEFAULT_TIMEOUT = 20.0
+STATE_LINE = re.compile(r"state (\w+) -> (\w+)")
+
+
+class ScenarioError(ValueError):
+    """The scenario file is not valid; the message names the file and the step."""
+
+
+class StackPort(Protocol):
+    def call(self, op: str, **args: Any) -> Any: ...
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: Path
+    description: str = ""
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    expect: dict[str, Any] = field(default_factory=dict)
+    timeouts: dict[str, float] = field(default_factory=dict)
+    alarms: dict[str, float] = field(default_factory=dict)
+    clock: str | None = None
+    end_timeout: float = 60.0
+    reset: bool = True
+
+
+def load(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    known = {"name", "description", "step", "expect", "timeouts", "alarms", "clock",
+             "end_timeout", "reset"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ScenarioError(f"{path}: unknown key {unknown[0]!r} "
+                            f"(known: {', '.join(sorted(known))})")
+    steps = data.get("step", [])
+    if not isinstance(steps, list) or not steps:
+        raise ScenarioError(f"{path}: a scenario needs [[step]] tables")
+    for n, step in enumerate(steps, start=1):
+        actions = [k for k in step if k in STEP_ACTIONS]
+        if len(actions) != 1:
+            raise ScenarioError(f"{path}: step {n}: needs exactly one of {', '.join(STEP_ACTIONS)}"
+                                f" (has {', '.join(actions) or 'none'})")
+    expect = data.get("expect", {})
+    bad = sorted(set(expect) - set(EXPECT_KEYS))
+    if bad:
+        raise ScenarioError(f"{path}: expect.{bad[0]}: unknown (known: {', '.join(EXPECT_KEYS)})")
+    return Scenario(name=str(data.get("name", path.stem)), path=path,
+                    description=str(data.get("description", "")), steps=list(steps),
+                    expect=dict(expect), timeouts=dict(data.get("timeouts", {})),
+                    alarms=dict(data.get("alarms", {})), clock=data.get("clock"),
+                    end_timeout=float(data.get("end_timeout", 60.0)),
+                    reset=bool(data.get("reset", True)))
+
+
+class StepFailed(Exception):
+    pass
+
+
+class _Recorder:
+    """Polls the kiosk's screen on its own connection; screenshots each new screen.
+
+    The runner also calls :meth:`shoot` before it touches a screen, so a screen
+    the scenario leaves at once is captured too."""
+
+    def __init__(self, address: str, out: Path, transcript: list[str]) -> None:
+        self.address = address
+        self.out = out
+        self.transcript = transcript
+        self.screens: list[str] = []
+        self.shots: list[str] = []
+        self.current = ""
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scenario-recorder", daemon=True)
+        self._t0 = time.monotonic()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    def shoot(self, client: AutomationClient, sid: str) -> None:
+        with self._lock:
+            if not sid or sid == self.current:
+                return
+            self.current = sid
+            self.screens.append(sid)
+            name = f"{len(self.screens):02d}-{sid}.png"
+            self.transcript.append(f"{time.monotonic() - self._t0:7.2f}s  screen {sid}")
+            try:
+                client.screenshot(str(self.out / name))
+                self.shots.append(name)
+            except (OSError, ValueError, RuntimeError):
+                pass
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError), AutomationClient(self.address) as client:
+            while not self._stop.is_set():
+                try:
+                    screen = client.screen()
+                except (OSError, ValueError, RuntimeError):
+                    return
+                self.shoot(client, str(screen.get("screen", "")))
+                self._stop.wait(0.05)
+
+
+class Runner:
+    def __init__(self, scenario: Scenario, stack: StackPort, automation: str, out: Path,
+                 kiosk_state: Path, kiosk_log: Path | None = None) -> None:
+        self.s = scenario
+        self.stack = stack
+        self.automation = automation
+        self.out = out
+        self.kiosk_state = kiosk_state
+        self.kiosk_log = kiosk_log
+        self.transcript: list[str] = []
+        self.expectations: list[dict[str, Any]] = []
+        self.printouts: dict[int, dict[str, Any]] = {}
+        self.t0 = time.monotonic()
+        self.first_card = True
+        self.recorder: _Recorder | None = None
+
+    # -------------------------------------------------------------- helpers
+
+    def log(self, text: str) -> None:
+        self.transcript.append(f"{time.monotonic() - self.t0:7.2f}s  {text}")
+
+    def check(self, what: str, expected: Any, actual: Any, met: bool | None = None,
+              step: int | None = None) -> bool:
+        ok = (expected == actual) if met is None else met
+        self.expectations.append({"what": what, "expected": expected, "actual": actual,
+                                  "met": ok, **({"step": step} if step else {})})
+        self.log(f"expect {what}: {expected!r} -> {actual!r} {'OK' if ok else 'FAILED'}")
+        return ok
+
+    def wait_screen(self, client: AutomationClient, screen_id: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            if client.screen().get("screen") == screen_id:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+    def touch(self, client: AutomationClient, element: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = client.screen()
+            found = [e for e in screen.get("elements", []) if e["id"] == element]
+            if found and found[0].get("enabled") and self.recorder is not None:
+                self.recorder.shoot(client, str(screen.get("screen", "")))
+            if found and found[0].get("enabled") and client.touch(element):
+                self.log(f"touch {element} on {screen.get('screen')}")
+                time.sleep(0.08)
+                return
+            if time.monotonic() > deadline:
+                raise StepFailed(f"no enabled element {element!r} on screen "
+                                 f"{screen.get('screen')!r} within {timeout:g} s")
+            time.sleep(0.05)
+
+    def collect_pages(self) -> None:
+        pages_dir = self.out / "pages"
+        for p in self.stack.call("printouts"):
+            if p["outcome"] == "printing":
+                continue
+            seen = self.printouts.setdefault(p["seq"], {"job_id": p["job_id"],
+                                                        "outcome": p["outcome"],
+                                                        "fault": p["fault"], "files": []})
+            if seen["files"]:
+                continue
+            pages_dir.mkdir(exist_ok=True)
+            for pg in p["pages"]:
+                for kind in ("png", "pdf"):
+                    name = f"printout{p['seq']:02d}-page{pg['number']:03d}.{kind}"
+                    copy_file(pg[kind], pages_dir / name)
+                    seen["files"].append(f"pages/{name}")
+            seen["pages"] = len(p["pages"])
+
+    # -------------------------------------------------------------- steps
+
+    def step(self, client: AutomationClient, n: int, step: dict[str, Any]) -> None:
+        timeout = float(step.get("timeout", DEFAULT_TIMEOUT))
+        if "touch" in step:
+            ids = step["touch"] if isinstance(step["touch"], list) else [step["touch"]]
+            for element in ids:
+                self.touch(client, str(element), timeout)
+        elif "pin" in step:
+            pin = PIN if step["pin"] is True else str(step["pin"])
+            for digit in pin:
+                self.touch(client, f"pin_{digit}", timeout)
+            if step.get("submit", True):
+                self.touch(client, "pin_ok", timeout)
+        elif "screen" in step:
+            target = str(step["screen"])
+            met = self.wait_screen(client, target, timeout)
+            shown = client.screen().get("screen")
+            if not self.check(f"screen {target}", target, shown, met, n):
+                raise StepFailed(f"waited {timeout:g} s for {target!r}; the kiosk shows {shown!r}")
+        elif "card" in step:
+            if step["card"] == "present":
+                fresh = bool(step.get("fresh", self.first_card))
+                self.first_card = False
+                held = self.stack.call("present", resident=step.get("resident", "taro"),
+                                       profile=step.get("profile", "default"), fresh=fresh)
+                self.log(f"card present: {held['resident']} ({held['profile']})")
+            elif step["card"] == "remove":
+                self.stack.call("remove")
+                self.log("card removed")
+            else:
+                raise StepFailed("card must be present or remove")
+        elif "coins" in step:
+            coins = step["coins"] if isinstance(step["coins"], list) else [step["coins"]]
+            for value in coins:
+                deadline = time.monotonic() + timeout
+                while not self.stack.call("status")["coins"]["slot_open"]:
+                    if time.monotonic() > deadline:
+                        raise StepFailed("the coin slot never opened")
+                    time.sleep(0.05)
+                result = self.stack.call("coin", value=int(value))
+                self.log(f"coin {value} yen: {result.get('result')}")
+                time.sleep(float(step.get("gap", 0.3)))
+        elif "take" in step:
+            deadline = time.monotonic() + timeout
+            while True:
+                ready = [p for p in self.stack.call("printouts")
+                         if p["outcome"] != "printing" and p["pages"]]
+                if ready and not [p for p in self.stack.call("printouts")
+                                  if p["outcome"] == "printing"]:
+                    break
+                if time.monotonic() > deadline:
+                    raise StepFailed("nothing to take from the tray")
+                time.sleep(0.1)
+            self.collect_pages()
+            taken = self.stack.call("take")
+            self.log(f"printout taken ({taken['taken']} printouts)")
+        elif "fault" in step:
+            params = {k: v for k, v in step.items() if k not in ("fault", "device", "timeout")}
+            self.stack.call("fault", device=step.get("device", "printer"), name=step["fault"],
+                            **params)
+            self.log(f"fault {step.get('device', 'printer')} {step['fault']} {params or ''}")
+        elif "clear" in step:
+            self.stack.call("clear", device=str(step["clear"]))
+            self.log(f"faults cleared: {step['clear']}")
+        elif "clock" in step:
+            now = self.stack.call("clock", now=step["clock"] or None)
+            self.log(f"center clock {now['clock']}")
+        elif "sleep" in step:
+            time.sleep(float(step["sleep"]))
+            self.log(f"slept {step['sleep']} s")
+        elif "screenshot" in step:
+            client.screenshot(str(self.out / f"{step['screenshot']}.png"))
+
+    # -------------------------------------------------------------- the whole run
+
+    def run(self) -> dict[str, Any]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        started_wall = time.time()
+        log_offset = self.kiosk_log.stat().st_size if self.kiosk_log and \
+            self.kiosk_log.exists() else 0
+        markers_before = set(self.stack.call("markers"))
+        if self.s.reset:
+            self.stack.call("reset")
+        error = None
+        recorder = self.recorder = _Recorder(self.automation, self.out, self.transcript)
+        with AutomationClient(self.automation) as client:
+            if not self.wait_screen(client, "idle", 30):
+                error = f"the kiosk is not idle (shows {client.screen().get('screen')!r})"
+            if self.s.clock and error is None:
+                self.stack.call("clock", now=self.s.clock)
+            recorder.start()
+            try:
+                for n, step in enumerate(self.s.steps if error is None else [], start=1):
+                    try:
+                        self.step(client, n, step)
+                    except (StepFailed, TimeoutError, OSError, RuntimeError) as exc:
+                        error = f"step {n} ({_describe(step)}): {exc}"
+                        self.log(f"FAILED {error}")
+                        break
+                final = self.s.expect.get("screen", "idle")
+                end = self.wait_screen(client, final,
+                                       self.s.end_timeout if error is None else 5.0)
+                shown = client.screen().get("screen")
+                self.check(f"final screen {final}", final, shown, end)
+                time.sleep(0.3)
+            finally:
+                recorder.stop()
+        self.collect_pages()
+        money = journal_figures(self.kiosk_state / "journal.sqlite3", started_wall - 1)
+        states = self.states(log_offset)
+        markers = sorted(set(self.stack.call("markers")) - markers_before)
+        result = {
+            "scenario": self.s.name, "file": str(self.s.path),
+            "description": self.s.description,
+            "duration_s": round(time.monotonic() - self.t0, 2),
+            "screens": recorder.screens, "screenshots": recorder.shots, "states": states,
+            "printouts": [dict(v, seq=k) for k, v in sorted(self.printouts.items())],
+            "pages_printed": sum(p.get("pages", 0) for p in self.printouts.values()),
+            "money": money, "markers": len(markers), "error": error,
+        }
+        self.expect(result, states, recorder.screens)
+        result["expectations"] = self.expectations
+        result["ok"] = error is None and all(e["met"] for e in self.expectations)
+        result["_markers"] = markers
+        return result
+
+    def states(self, offset: int) -> list[str]:
+        if not self.kiosk_log or not self.kiosk_log.exists():
+            return []
+        with open(self.kiosk_log, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+        states: list[str] = []
+        for m in STATE_LINE.finditer(text):
+            if not states:
+                states.append(m.group(1))
+            states.append(m.group(2))
+        return states
+
+    def expect(self, result: dict[str, Any], states: list[str], screens: list[str]) -> None:
+        e = self.s.expect
+        money = result["money"]
+        for key in MONEY_KEYS:
+            if key in e:
+                self.check(key, e[key], money[key])
+        if e.get("balanced", True):
+            self.check("journal balances", True, money["balanced"])
+        if "pages" in e:
+            self.check("pages printed", e["pages"], result["pages_printed"])
+        if "printouts" in e:
+            self.check("printouts", e["printouts"], len(result["printouts"]))
+        seen = set(screens) | set(states)
+        for sid in e.get("screens", []):
+            self.check(f"passed through {sid}", True, sid in seen)
+        for sid in e.get("states", []):
+            self.check(f"state {sid}", True, sid in states)
+        for sid in e.get("not_screens", []):
+            self.check(f"never {sid}", False, sid in seen)
+        if "delivered" in e:
+            self.check("transactions delivered", e["delivered"], money["delivered"])
+
+
+def _describe(step: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in step.items())
+
+
+def journal_figures(path: Path, since: float) -> dict[str, Any]:
+    """Money of the transactions opened since ``since`` (epoch seconds), from the
+    kiosk's money journal (SQLite, read-only)."""
+    empty = {"transactions": 0, "yen_in": 0, "fee": 0, "change": 0, "refund": 0, "kept": 0,
+             "owed": 0, "unpaid": 0, "open": 0, "delivered": 0, "balanced": True}
+    if not path.exists():
+        return empty
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        txns = conn.execute("SELECT txn_id, fee, state, kept FROM txn WHERE opened_at >= ?",
+                            (since,)).fetchall()
+        ids = [t[0] for t in txns]
+        if not ids:
+            return empty
+        marks = ",".join("?" * len(ids))
+
+        def one(sql: str, *args: Any) -> int:
+            row = conn.execute(sql.format(marks=marks), (*args, *ids)).fetchone()
+            return int(row[0] or 0)
+
+        yen_in = one("SELECT SUM(value) FROM credit WHERE txn_id IN ({marks})")
+        change = one("SELECT SUM(paid * coin_value) FROM payout WHERE purpose = ? AND "
+                     "paid IS NOT NULL AND txn_id IN ({marks})", "change")
+        refund = one("SELECT SUM(paid * coin_value) FROM payout WHERE purpose = ? AND "
+                     "paid IS NOT NULL AND txn_id IN ({marks})", "refund")
+        owed = one("SELECT SUM(amount) FROM incident WHERE code IN (?, ?) AND "
+                   "txn_id IN ({marks})", "REFUND-OWED", "CHANGE-OWED")
+        unpaid = one("SELECT COUNT(*) FROM payout WHERE paid IS NULL AND txn_id IN ({marks})")
+    finally:
+        conn.close()
+    kept = sum(int(t[3] or 0) for t in txns)
+    still_open = [t for t in txns if t[3] is None]
+    return {"transactions": len(txns), "yen_in": yen_in,
+            "fee": sum(int(t[1]) for t in txns), "change": change, "refund": refund,
+            "kept": kept, "owed": owed, "unpaid": unpaid, "open": len(still_open),
+            "delivered": sum(1 for t in txns if t[2] == "delivered"),
+            "balanced": not still_open and unpaid == 0
+            and yen_in == kept + change + refund + owed}
+
+
+def search_residue(markers: list[str], roots: list[Path], *, since: float | None = None,
+                   exclude: list[Path] = (), limit: int = 64 * 1024 * 1024) -> list[str]:
+    """Files under ``roots`` that contain any marker, as ``path: marker``; paths
+    under ``exclude`` are skipped; with ``since`` only files modified after it."""
+    needles = [(m, m.encode()) for m in markers]
+    hits: list[str] = []
+    if not needles:
+        return hits
+    skip = [str(Path(e).absolute()) for e in exclude]
+    seen: set[str] = set()
+
+    def skipped(path: str) -> bool:
+        return any(path == e or path.startswith(e + "/") for e in skip)
+
+    def scan(path: str) -> None:
+        if path in seen or skipped(path):
+            return
+        seen.add(path)
+        try:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+                return
+            if since is not None and st.st_mtime < since:
+                return
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return
+        hits.extend(f"{path}: {m}" for m, needle in needles if needle in data)
+
+    for root in roots:
+        root_s = str(Path(root).absolute())
+        if os.path.isfile(root_s):
+            scan(root_s)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root_s):
+            dirnames[:] = [d for d in dirnames if not skipped(os.path.join(dirpath, d))]
+            for name in filenames:
+                scan(os.path.join(dirpath, name))
+    return hits
+
+
+def write_result(out: Path, result: dict[str, Any], transcript: list[str]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    public = {k: v for k, v in result.items() if not k.startswith("_")}
+    path = out / "result.json"
+    path.write_text(json.dumps(public, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "transcript.txt").write_text("\n".join(transcript) + "\n", encoding="utf-8")
+    return path
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
