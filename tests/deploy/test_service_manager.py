@@ -1,0 +1,144 @@
+"""The kiosk under a real systemd: READY=1 makes it active, a hung loop is restarted.
+
+This machine's PID 1 is not systemd (a micro-VM init), so ``systemd-run`` against
+the system manager is impossible and ``systemd --user`` refuses to start ("system
+has not been booted with systemd": it checks /run/systemd/system). The test starts
+a real user manager anyway, in a private mount namespace (``unshare -m``) whose
+/run/systemd is a fresh tmpfs with that directory — the host's /run is untouched —
+and talks to it through $XDG_RUNTIME_DIR/systemd/private with ``systemd-run --user``
+and ``systemctl --user``. The kiosk runs as a transient ``Type=notify`` service with
+the watchdog and restart settings of systemd/kiosk.service (WatchdogSec shortened).
+The manager is stopped by its pid at the end; nothing stays behind.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import REPO, SYSTEMD, need
+
+pytestmark = pytest.mark.slow
+UNIT = "kiosk-under-test"
+
+
+class UserManager:
+    def __init__(self, runtime: Path) -> None:
+        self.env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system"
+             " && exec /lib/systemd/systemd --user"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        private = runtime / "systemd/private"
+        deadline = time.monotonic() + 10
+        while not private.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                pytest.skip("a user systemd manager cannot run here")
+            time.sleep(0.05)
+
+    def run(self, *args: str, check: bool = True) -> str:
+        result = subprocess.run(list(args), env=self.env, capture_output=True, text=True,
+                                timeout=30)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{args}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def show(self, unit: str) -> dict[str, str]:
+        out = self.run("systemctl", "--user", "show", unit, "-p",
+                       "ActiveState,SubState,StatusText,NRestarts,MainPID,Result")
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def wait(self, unit: str, pred: Callable[[dict[str, str]], bool],
+             timeout: float) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            props = self.show(unit)
+            if pred(props) or time.monotonic() > deadline:
+                return props
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def manager(tmp_path: Path) -> Iterator[UserManager]:
+    if os.geteuid() != 0:
+        pytest.skip("unshare -m needs root")
+    for tool in ("unshare", "systemd-run", "systemctl"):
+        need(tool)
+    if not Path("/lib/systemd/systemd").exists():
+        pytest.skip("no systemd binary")
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    m = UserManager(runtime)
+    try:
+        yield m
+    finally:
+        m.run("systemctl", "--user", "stop", UNIT, check=False)
+        m.close()
+
+
+def unit_setting(key: str) -> str:
+    for line in (SYSTEMD / "kiosk.service").read_text().splitlines():
+        if line.startswith(f"{key}="):
+            return line.split("=", 1)[1]
+    raise KeyError(key)
+
+
+def test_ready_watchdog_restart(manager: UserManager, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\nid = "TEST-0001"\nstate_dir = "{tmp_path / "state"}"\n'
+                      '[ui]\nkind = "null"\n[service_hours]\nopens = "00:00"\n'
+                      'closes = "23:59"\nclosed_days = []\n')
+    hang = tmp_path / "hang"
+    started = time.monotonic()
+    manager.run(
+        "systemd-run", "--user", f"--unit={UNIT}", "--collect",
+        f"--property=Type={unit_setting('Type')}",
+        f"--property=NotifyAccess={unit_setting('NotifyAccess')}",
+        f"--property=Restart={unit_setting('Restart')}",
+        "--property=RestartSec=0.2", "--property=WatchdogSec=2",
+        "--property=TimeoutStartSec=30", "--property=LimitCORE=0",
+        f"--property=WorkingDirectory={REPO}",
+        "--setenv=PYTHONFAULTHANDLER=1", f"--setenv=PYTHONPATH={REPO}",
+        sys.executable, str(Path(__file__).with_name("notify_kiosk.py")), str(config), str(hang))
+    # systemd-run returns once READY=1 arrived (Type=notify): the kiosk is up
+    props = manager.show(UNIT)
+    assert props["ActiveState"] == "active" and props["SubState"] == "running", props
+    ready_after = time.monotonic() - started
+    props = manager.wait(UNIT, lambda p: p["StatusText"].startswith("idle"), 10)
+    assert props["StatusText"] == "idle", props
+    first_pid = props["MainPID"]
+
+    # let the watchdog run well past WatchdogSec: pings keep it alive
+    time.sleep(3)
+    props = manager.show(UNIT)
+    assert props["MainPID"] == first_pid and props["NRestarts"] == "0", props
+
+    # the main loop hangs: systemd kills it (SIGABRT) and starts a new one
+    hang.touch()
+    props = manager.wait(UNIT, lambda p: p["NRestarts"] == "1" and p["ActiveState"] == "active"
+                         and p["MainPID"] not in ("0", first_pid), 15)
+    assert props["NRestarts"] == "1" and props["ActiveState"] == "active", props
+    assert props["MainPID"] != first_pid
+    assert not hang.exists()
+
+    manager.run("systemctl", "--user", "stop", UNIT)
+    print(f"ready after {ready_after:.2f} s")
