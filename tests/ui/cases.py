@@ -11,6 +11,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kiosk.core import State, View
+from kiosk.core.maintenance_mode import (
+    Action,
+    ActionFinished,
+    CoinBox,
+    DeviceStatus,
+    HopperStatus,
+    IncidentItem,
+    LoginGuard,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceView,
+    Page,
+    Pending,
+    Problem,
+    Role,
+)
 from kiosk.core.menu import (
     CertificateKind,
     ErrorCode,
@@ -138,4 +154,78 @@ def cases(language: str) -> dict[str, View]:
         out[f"error_{code.value}"] = replace(v[State.ERROR], error=code)
     out["error_payment_fault_owed"] = replace(v[State.ERROR], error=ErrorCode.PAYMENT_FAULT,
                                               owed=100)
+    for name, mv in maintenance_views().items():
+        out[name] = replace(v[State.MAINTENANCE], maintenance=mv)
     return out
+
+
+#: A kiosk after a bad evening: a jam, toner low, a low hopper, money owed, alerts.
+TROUBLED = MaintenanceStatus(
+    devices=(DeviceStatus("card_reader"), DeviceStatus("coin_acceptor"),
+             DeviceStatus("printer", Problem.JAM, "media-jam,toner-low"),
+             DeviceStatus("tray", Problem.TRAY_FULL), DeviceStatus("center")),
+    hoppers=(HopperStatus(100, 12, low=True), HopperStatus(10, 180)),
+    incidents=(IncidentItem(3, "REFUND-OWED", 150, 150, "11-24 10:02"),
+               IncidentItem(7, "CHANGE-OWED", 400, 400, "11-24 18:40"),
+               IncidentItem(9, "PAYOUT-UNRESOLVED", 300, 300, "11-24 19:05"),
+               IncidentItem(11, "REFUND-OWED", 1200, 700, "11-24 21:15"),
+               IncidentItem(12, "REFUND-OWED", 300, 300, "11-24 21:30")),
+    coinbox=CoinBox(inserted=48_300, kept=41_250, paid_out=6_900, since="2026-11-23 07:05"),
+    alerts=("card_left", "printout_left"),
+    version="0.1.0",
+    config=(("source", "/etc/kiosk/kiosk.toml"), ("kiosk.id", "KIOSK-0001"),
+            ("kiosk.store", "見本マート 架空店"), ("kiosk.state_dir", "/var/lib/kiosk"),
+            ("kiosk.languages", "ja, en, zh, ko, pt, vi"), ("devices.card", "pcsc"),
+            ("devices.coins", "cctalk"), ("devices.printer", "cups"), ("devices.audio", "pygame"),
+            ("devices.tray", "emulator"), ("devices.maintenance_key", "emulator"),
+            ("center.kind", "https"), ("center.url", "https://center.example:8443"),
+            ("center.ca", "/etc/kiosk/tls/ca.pem"), ("center.cert", "/etc/kiosk/tls/kiosk.pem"),
+            ("center.key", "(set)"), ("center.timeout", "10.0"), ("ui.kind", "pygame"),
+            ("ui.fullscreen", "True"), ("ui.width", "1024"), ("ui.height", "600"),
+            ("automation.enabled", "False"), ("maintenance.staff_password", "(set)"),
+            ("maintenance.engineer_password", "(set)"), ("maintenance.max_attempts", "5"),
+            ("maintenance.lockout", "900.0"),
+            ("maintenance.audit_log", "/var/lib/kiosk/audit.jsonl"),
+            ("maintenance.metrics_file", "/var/lib/node_exporter/textfile/kiosk.prom"),
+            ("maintenance.export_dir", "/media/usb"), ("log_level", "INFO")),
+    selftests=(("card", True, "tries 3"), ("coins", False, "COIN-TIMEOUT")),
+)
+
+
+def maintenance_views() -> dict[str, MaintenanceView]:
+    """Every maintenance page; the login pages come from a real mode."""
+    first = Maintenance(LoginGuard(), now=0.0).view()
+    staff = MaintenanceView(page=Page.MENU, role=Role.STAFF, status=TROUBLED)
+    engineer = replace(staff, role=Role.ENGINEER)
+    return {
+        "maintenance_role": first,
+        "maintenance_password": replace(first, page=Page.PASSWORD, login_role=Role.STAFF,
+                                        typed=6),
+        "maintenance_password_wrong": replace(first, page=Page.PASSWORD,
+                                              login_role=Role.ENGINEER, notice="wrong_password",
+                                              attempts_left=2),
+        "maintenance_locked": replace(first, page=Page.LOCKED, locked_minutes=15),
+        "maintenance_menu_staff": replace(staff, result=ActionFinished(Action.TEST_PRINT, True)),
+        "maintenance_menu_engineer": replace(engineer, busy=Action.CLEAR_JAM),
+        "maintenance_menu_out": replace(staff, status=replace(TROUBLED, out_of_service=True,
+                                                              incidents=(), alerts=())),
+        "maintenance_status": replace(staff, page=Page.STATUS),
+        "maintenance_hoppers": replace(staff, page=Page.HOPPERS),
+        "maintenance_refill": replace(staff, page=Page.REFILL, hopper=100, keypad="120"),
+        "maintenance_coinbox": replace(staff, page=Page.COINBOX),
+        "maintenance_incidents": replace(staff, page=Page.INCIDENTS, result=ActionFinished(
+            Action.PAY_INCIDENT, False, "CHANGE-NO-COINS")),
+        "maintenance_incidents_none": replace(staff, page=Page.INCIDENTS,
+                                              status=replace(TROUBLED, incidents=())),
+        "maintenance_alerts": replace(staff, page=Page.ALERTS),
+        "maintenance_confirm_pay": replace(staff, page=Page.CONFIRM, pending=Pending(
+            Action.PAY_INCIDENT, 3, 150)),
+        "maintenance_confirm_collect": replace(staff, page=Page.CONFIRM, pending=Pending(
+            Action.COLLECT, 0, 48_300)),
+        "maintenance_confirm_refill": replace(staff, page=Page.CONFIRM, pending=Pending(
+            Action.REFILL, 100, 120)),
+        "maintenance_confirm_out": replace(staff, page=Page.CONFIRM, pending=Pending(
+            Action.OUT_OF_SERVICE)),
+        "maintenance_selftest": replace(engineer, page=Page.SELFTEST),
+        "maintenance_system": replace(engineer, page=Page.SYSTEM),
+    }

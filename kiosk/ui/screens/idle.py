@@ -15,6 +15,16 @@ from kiosk.ui.i18n import N_
 from kiosk.ui.screens.common import Ctx, banner, header
 from kiosk.ui.widgets import Button, Drawing, Screen, Text, Widget
 
+#: The staff corner (bottom right): opens the maintenance login. Small, grey and
+#: labelled for staff, away from Start and the language names, so a customer
+#: rarely touches it; one who does sees "staff only" and a Close button.
+STAFF_CORNER = (944, 522, 72, 72)
+
+
+def staff_corner(ctx: Ctx) -> Button:
+    return Button("staff_corner", STAFF_CORNER, ctx.tr("idle.staff"),
+                  ev.MaintenanceRequested("gesture"), size=theme.SMALL - 8)
+
 #: Language names in their own language and script: identical in every catalog,
 #: so they are not translated (a Korean reader must find 한국어 on a Japanese screen).
 ENDONYMS = {
@@ -63,6 +73,7 @@ def build(ctx: Ctx) -> Screen:
         widgets += banner((300, 200, 700, 190), detail, ctx.fs(theme.BODY))
         widgets.append(Text((40, 410, 944, 80), hours, ctx.fs(theme.SMALL),
                             theme.MUTED, align="center", valign="middle"))
+        widgets.append(staff_corner(ctx))
         return Screen("idle_unavailable", tuple(widgets))
     widgets.append(Text((40, 100, 944, 100), tr("idle.welcome"), ctx.fs(theme.TITLE),
                         theme.INK, bold=True, align="center", valign="middle"))
@@ -77,6 +88,7 @@ def build(ctx: Ctx) -> Screen:
         widgets.append(Text((x, 470, 160, 50), name, theme.SMALL, theme.SECONDARY_INK,
                             bold=True, align="center", valign="middle", lang=lang))
         x += 164
-    widgets.append(Text((40, 525, 944, 60), tr("idle.languages"), ctx.fs(theme.SMALL),
+    widgets.append(Text((110, 525, 804, 60), tr("idle.languages"), ctx.fs(theme.SMALL),
                         theme.MUTED, align="center", valign="middle"))
+    widgets.append(staff_corner(ctx))
     return Screen("idle", tuple(widgets))

@@ -1,0 +1,92 @@
+"""Maintenance login: who is logging in, the password keyboard, and the lockout.
+
+The keyboard has exactly the characters a maintenance password may hold (digits
+and a–z, in the familiar QWERTY rows); what was typed is shown only as dots.
+Customers who open this page by mistake get one obvious way out (Close).
+"""
+
+from __future__ import annotations
+
+from kiosk.core.maintenance_mode import (
+    LogOut,
+    MaintenanceBack,
+    MaintenanceView,
+    PasswordErase,
+    PasswordKey,
+    PasswordSubmit,
+    Role,
+    RoleChosen,
+)
+from kiosk.ui import theme
+from kiosk.ui.i18n import N_
+from kiosk.ui.screens.common import Ctx, banner, header, primary
+from kiosk.ui.widgets import Button, Drawing, PinDots, Screen, Text, Widget
+
+ROLE_LABELS = {Role.STAFF: N_("maint.role.staff"), Role.ENGINEER: N_("maint.role.engineer")}
+ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+KEY_W, KEY_H, GAP = 80, 72, 6
+KEY_Y = 170
+
+
+def close_button(ctx: Ctx) -> Button:
+    """Leave maintenance (back to the customers' start screen, through wipe)."""
+    return Button("maint_close", (20, theme.FOOTER_TOP, 260, theme.FOOTER_H),
+                  ctx.tr("maint.close"), LogOut(), style="danger", size=ctx.fs(theme.BUTTON))
+
+
+def role(ctx: Ctx, mv: MaintenanceView) -> Screen:
+    tr = ctx.tr
+    widgets: list[Widget] = header(ctx, tr("maint.login.title"))
+    widgets.append(Text((40, 100, 944, 60), tr("maint.login.who"), ctx.fs(theme.TITLE),
+                        theme.INK, bold=True, valign="middle"))
+    for i, r in enumerate((Role.STAFF, Role.ENGINEER)):
+        widgets.append(Button(f"role_{r.value}", (40 + i * 484, 175, 460, 150), tr(ROLE_LABELS[r]),
+                              RoleChosen(r), style="primary", size=ctx.fs(theme.BIG - 20)))
+    widgets += banner((40, 345, 944, 150), tr("maint.login.customers"), ctx.fs(theme.BODY))
+    widgets.append(close_button(ctx))
+    return Screen("maintenance_role", tuple(widgets))
+
+
+def password(ctx: Ctx, mv: MaintenanceView) -> Screen:
+    tr = ctx.tr
+    who = tr(ROLE_LABELS[mv.login_role or Role.STAFF])
+    notice = ""
+    if mv.verifying:
+        notice = tr("maint.login.checking")
+    elif mv.notice == "wrong_password":
+        notice = tr("maint.login.wrong", n=mv.attempts_left)
+    widgets: list[Widget] = header(ctx, tr("maint.login.password_title", role=who), notice)
+    widgets.append(Text((40, 92, 330, 70), tr("maint.login.password"), ctx.fs(theme.BODY),
+                        theme.INK, bold=True, valign="middle"))
+    widgets.append(PinDots((380, 97, 600, 60), mv.typed, max(8, mv.typed)))
+    enabled = not mv.verifying
+    for row, keys in enumerate(ROWS):
+        width = len(keys) * (KEY_W + GAP) + (2 * KEY_W + GAP if row == 3 else 0)
+        x0 = (theme.LOGICAL_W - width) // 2
+        y = KEY_Y + row * (KEY_H + GAP)
+        for i, key in enumerate(keys):
+            widgets.append(Button(f"key_{key}", (x0 + i * (KEY_W + GAP), y, KEY_W, KEY_H), key,
+                                  PasswordKey(key), enabled=enabled, size=ctx.fs(theme.BUTTON),
+                                  lang="en"))
+        if row == 3:
+            x = x0 + len(keys) * (KEY_W + GAP)
+            widgets.append(Button("key_erase", (x, y, 2 * KEY_W, KEY_H), tr("maint.key.erase"),
+                                  PasswordErase(), enabled=enabled, size=ctx.fs(theme.SMALL)))
+    widgets.append(Button("maint_back", (20, theme.FOOTER_TOP, 220, theme.FOOTER_H),
+                          tr("button.back"), MaintenanceBack(), enabled=enabled,
+                          size=ctx.fs(theme.BUTTON)))
+    widgets.append(primary(ctx, "login", tr("maint.login.ok"), PasswordSubmit(),
+                           enabled=enabled and mv.typed > 0))
+    return Screen("maintenance_password", tuple(widgets))
+
+
+def locked(ctx: Ctx, mv: MaintenanceView) -> Screen:
+    tr = ctx.tr
+    widgets: list[Widget] = header(ctx, tr("maint.locked.title"))
+    widgets.append(Drawing((40, 130, 220, 220), "warning"))
+    widgets.append(Text((290, 110, 714, 260), tr("maint.locked.body", minutes=mv.locked_minutes),
+                        ctx.fs(theme.BODY + 2), theme.INK, bold=True, valign="middle"))
+    widgets.append(Text((290, 380, 714, 110), tr("maint.locked.what"), ctx.fs(theme.BODY),
+                        theme.MUTED, valign="middle"))
+    widgets.append(close_button(ctx))
+    return Screen("maintenance_locked", tuple(widgets))
