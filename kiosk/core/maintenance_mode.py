@@ -115,13 +115,14 @@ def problem_of(device: str, code: str) -> Problem:
     c = code.lower()
     if not c:
         return Problem.OK
-    table = (("media-empty", Problem.PAPER_OUT), ("media-needed", Problem.PAPER_OUT),
+    table = (("coin-jam", Problem.COIN_JAM),
+             ("media-empty", Problem.PAPER_OUT), ("media-needed", Problem.PAPER_OUT),
              ("media-low", Problem.PAPER_LOW), ("jam", Problem.JAM),
              ("toner-empty", Problem.TONER_OUT), ("marker-supply-empty", Problem.TONER_OUT),
              ("toner-low", Problem.TONER_LOW), ("marker-supply-low", Problem.TONER_LOW),
              ("door-open", Problem.COVER_OPEN), ("cover-open", Problem.COVER_OPEN),
              ("offline", Problem.OFFLINE), ("unavailable", Problem.OFFLINE),
-             ("no-reader", Problem.NO_READER), ("coin-jam", Problem.COIN_JAM),
+             ("no-reader", Problem.NO_READER),
              ("hopper-empty", Problem.HOPPER_EMPTY), ("change-no-coins", Problem.HOPPER_EMPTY))
     for needle, problem in table:
         if needle in c:
@@ -298,7 +299,7 @@ class RefreshStatus(MaintenanceCommand):
 
 
 @dataclass(frozen=True)
-class TestPrint(MaintenanceCommand):
+class PrintTestPage(MaintenanceCommand):
     pattern: bool = False  # the engineer's test pattern rather than the staff's test page
 
 
@@ -632,7 +633,7 @@ class Maintenance:
         command: Command
         match p.action:
             case Action.TEST_PRINT:
-                command = TestPrint()
+                command = PrintTestPage()
             case Action.CLEAR_JAM:
                 command = ClearPaperJam()
             case Action.REFILL:
@@ -650,7 +651,7 @@ class Maintenance:
             case Action.SELFTEST_COINS:
                 command = SelfTest("coins")
             case Action.SELFTEST_PRINTER:
-                command = TestPrint(pattern=True)
+                command = PrintTestPage(pattern=True)
             case Action.EXPORT:
                 command = ExportLogs()
         self._set(busy=p.action, result=None)

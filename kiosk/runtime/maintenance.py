@@ -63,6 +63,7 @@ from kiosk.core.maintenance_mode import (
     MaintenancePasswordChecked,
     MaintenanceStatus,
     PayIncident,
+    PrintTestPage,
     Problem,
     RefillHopper,
     RefreshStatus,
@@ -70,7 +71,6 @@ from kiosk.core.maintenance_mode import (
     SelfTest,
     SetOutOfService,
     StatusReported,
-    TestPrint,
     VerifyMaintenancePassword,
     problem_of,
 )
@@ -319,7 +319,7 @@ class MaintenanceActions:
 
     def _action(self, c: MaintenanceCommand) -> None:
         match c:
-            case TestPrint(pattern=pattern):
+            case PrintTestPage(pattern=pattern):
                 action = Action.SELFTEST_PRINTER if pattern else Action.TEST_PRINT
                 self._lane("printer", action, lambda: self._test_print(pattern))
             case ClearPaperJam():
