@@ -175,20 +175,28 @@ class MaintenanceActions:
     def _observe(self, app: KioskApp) -> None:
         """Count transactions, pages and faults from what the session sees and says.
 
-        Wraps the session's ``handle`` (the app has no observer hook yet; see
-        docs/maintenance.md for the one-line hook that would replace this)."""
+        Uses ``app.observers`` (called with each event and its commands) when the
+        app has that hook; until then it wraps the session's ``handle`` (see
+        docs/maintenance.md for the hook)."""
+        observers = getattr(app, "observers", None)
+        if isinstance(observers, list):
+            observers.append(self._observed)
+            return
         session = app.session
         handle = session.handle
 
         def observed(event: Event) -> list[cmd.Command]:
             commands = handle(event)
-            try:
-                self._count(event, commands)
-            except Exception:
-                log.exception("metrics: counting failed")
+            self._observed(event, commands)
             return commands
 
         session.handle = observed  # type: ignore[method-assign]
+
+    def _observed(self, event: Event, commands: list[cmd.Command]) -> None:
+        try:
+            self._count(event, commands)
+        except Exception:  # counting must never disturb the session
+            log.exception("metrics: counting failed")
 
     def _count(self, event: Event, commands: list[cmd.Command]) -> None:
         changed = False
@@ -388,7 +396,8 @@ class MaintenanceActions:
         if reset is not None:
             reset()
         elif hasattr(printer, "queue"):
-            _lpadmin_reset(printer.queue, getattr(printer, "server", None))
+            _lpadmin_reset(printer.queue, getattr(printer, "server", None),
+                           getattr(printer, "port", None))
         status = printer.status()
         reasons = ",".join(sorted(r for r in status.reasons if r != "none"))
         if status.ready:
@@ -562,13 +571,15 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _lpadmin_reset(queue: str, server: str | None) -> None:
-    """``lpadmin -p QUEUE -o printer-state-reasons=none`` (docs/printing.md)."""
-    args = ["lpadmin"]
+def _lpadmin_reset(queue: str, server: str | None, port: int | None = None) -> None:
+    """``lpadmin -p QUEUE -o printer-state-reasons=none`` (docs/printing.md): an admin
+    operation, so the kiosk user needs CUPS's SystemGroup (or a privileged helper)."""
+    env = dict(os.environ)
     if server:
-        args += ["-h", server]
-    args += ["-p", queue, "-o", "printer-state-reasons=none"]
-    subprocess.run(args, check=True, capture_output=True, timeout=20)
+        env["CUPS_SERVER"] = f"{server}:{port}" if port and not server.startswith("/") \
+            else server
+    subprocess.run(["lpadmin", "-p", queue, "-o", "printer-state-reasons=none"],
+                   env=env, check=True, capture_output=True, timeout=20)
 
 
 def config_in_effect(config: Config) -> tuple[tuple[str, str], ...]:

@@ -4,15 +4,19 @@ password check, the audit log, jam clearing, incident payouts and the metrics fi
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 
+from hw_emulator.printer import PrivateCups
 from kiosk.core import events as ev
 from kiosk.core.maintenance_mode import (
     Action,
     ActionPressed,
     Confirmed,
+    HopperChosen,
+    KeypadDigit,
     LogOut,
     MaintenanceBack,
     MaintenanceView,
@@ -26,8 +30,11 @@ from kiosk.core.maintenance_mode import (
 )
 from kiosk.core.menu import CertificateKind
 from kiosk.core.states import State
-from kiosk.runtime.passwords import hash_password
-from tests.runtime.conftest import RunningKiosk, make_app
+from kiosk.runtime.build import build_app
+from kiosk.runtime.config import load, parse
+from kiosk.runtime.demo import Resident
+from kiosk.runtime.passwords import hash_password, passwd, verify_password
+from tests.runtime.conftest import OPEN_HOURS, RunningKiosk, make_app
 
 STAFF = "staff2468"
 ENGINEER = "eng13579x"
@@ -280,3 +287,151 @@ def test_metrics_file_is_prometheus_text(kiosk, tmp_path):
     assert re.search(r'^kiosk_pages_printed_total\{kind="document"\} [1-9]', text, re.M)
     assert "kiosk_coinbox_yen 1000" in text
     assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_staff_refill_and_coin_box_collection(kiosk, tmp_path):
+    """Given 1,000 yen taken today, when staff record 30 coins into the 100-yen hopper
+    and empty the coin box, then the hopper level rises by 30 and the coin box
+    starts again from 0 (kept in the state dir)."""
+    app, r = kiosk.app, kiosk.resident
+    r.obtain(CertificateKind.RESIDENCE, copies=2, coins=(500, 500))
+    hundreds = app.devices.hoppers[0]
+    before = hundreds.level()
+    log_in(kiosk)
+    assert mview(app).status.coinbox.inserted == 1000
+    app.post(PageChosen(Page.HOPPERS))
+    wait_page(app, Page.HOPPERS)
+    app.post(HopperChosen(100))
+    wait_page(app, Page.REFILL)
+    for digit in (3, 0):
+        app.post(KeypadDigit(digit))
+    assert act(app, Action.REFILL, confirm=True).result.ok
+    assert hundreds.level() == before + 30
+    assert app.wait_for(lambda a: a.session.levels.get(100) == before + 30)
+    app.post(PageChosen(Page.COINBOX))
+    wait_page(app, Page.COINBOX)
+    assert act(app, Action.COLLECT, confirm=True).result.ok
+    assert app.wait_for(lambda a: mview(a).status.coinbox.inserted == 0
+                        and mview(a).status.coinbox.since != "")
+    log_out(kiosk)
+    details = [x.get("detail", "") for x in audit(tmp_path) if x["event"] == "action"]
+    assert details == [f"100 yen hopper +30 = {before + 30}", "1000 yen collected"]
+
+
+def test_staff_acknowledge_forgotten_item_alerts(kiosk):
+    app = kiosk.app
+    app.staff_alerts.extend(["card_left", "printout_left"])
+    log_in(kiosk)
+    assert mview(app).status.alerts == ("card_left", "printout_left")
+    assert act(app, Action.ACK_ALERTS).result.ok
+    assert app.staff_alerts == []
+    assert app.wait_for(lambda a: mview(a).status.alerts == ())
+    log_out(kiosk)
+
+
+def test_staff_cannot_use_engineer_actions_and_an_empty_hash_never_logs_in(tmp_path):
+    section = {"staff_password": HASHES["staff_password"]}  # no engineer password set
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as running:
+        app = running.app
+        app.devices.maintenance_key.turn(True)
+        wait_page(app, Page.ROLE)
+        type_password(app, Role.ENGINEER, ENGINEER)
+        assert app.wait_for(lambda a: mview(a).notice == "wrong_password")
+        app.post(MaintenanceBack())
+        wait_page(app, Page.ROLE)
+        type_password(app, Role.STAFF, STAFF)
+        wait_page(app, Page.MENU)
+        app.post(PageChosen(Page.SYSTEM))
+        assert app.wait_for(lambda a: mview(a).notice == "not_allowed")
+        assert mview(app).page is Page.MENU
+        app.devices.maintenance_key.turn(False)
+        running.resident.expect(State.IDLE)
+
+
+# ------------------------------------------------------------------ kiosk passwd
+
+
+def test_passwd_writes_a_scrypt_hash_and_keeps_the_rest_of_the_file(tmp_path, capsys):
+    config = tmp_path / "kiosk.toml"
+    original = ('# the kiosk\n[kiosk]\nid = "KIOSK-0001"  # keep me\n\n'
+                '[maintenance]\nstaff_password = "old"\nmax_attempts = 5\n\n'
+                '[devices]\ncard = "fake"\n')
+    config.write_text(original, "utf-8")
+    answers = iter(["newstaff99", "newstaff99", "engineer77", "engineer77"])
+    assert passwd("staff", config, ask=lambda prompt: next(answers)) == 0
+    assert passwd("engineer", config, ask=lambda prompt: next(answers)) == 0
+    text = config.read_text("utf-8")
+    assert text.startswith('# the kiosk\n[kiosk]\nid = "KIOSK-0001"  # keep me\n')
+    assert 'max_attempts = 5\n\n[devices]\ncard = "fake"\n' in text
+    loaded = load(config)
+    assert verify_password("newstaff99", loaded.maintenance.staff_password)
+    assert verify_password("engineer77", loaded.maintenance.engineer_password)
+    assert not verify_password("newstaff98", loaded.maintenance.staff_password)
+    assert loaded.maintenance.staff_password.startswith("scrypt$16384$8$1$")
+    assert "newstaff99" not in text and "newstaff99" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("abcdefgh", "abcdefgx"),  # typed differently
+    ("short1", "short1"),  # too short
+    ("Abcdefgh", "Abcdefgh"),  # the kiosk's keyboard has no capitals
+])
+def test_passwd_refuses_and_changes_nothing(tmp_path, first, second):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nid = "K"\n', "utf-8")
+    answers = iter([first, second])
+    assert passwd("staff", config, ask=lambda prompt: next(answers)) == 1
+    assert config.read_text("utf-8") == '[kiosk]\nid = "K"\n'
+
+
+def test_passwd_adds_the_section_when_missing(tmp_path):
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[kiosk]\nid = "K"', "utf-8")
+    answers = iter(["abcd1234"] * 2)
+    assert passwd("engineer", config, ask=lambda prompt: next(answers)) == 0
+    assert verify_password("abcd1234", load(config).maintenance.engineer_password)
+    assert passwd("nobody", config) == 2
+
+
+def test_broken_hashes_never_verify():
+    for stored in ("", "plain", "scrypt$1$2$3$!!$!!", "scrypt$16384$8$1$AAAA$",
+                   "bcrypt$x$y$z$a$b"):
+        assert not verify_password("anything", stored)
+
+
+# ------------------------------------------------------------------ real CUPS
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the private cupsd's backend runs as root")
+def test_staff_resets_cups_stale_jam_and_the_kiosk_resumes(tmp_path):
+    """Given a jam on the private cupsd that left the kiosk out of service, when the
+    jam is cleared at the printer and staff press "resume after paper jam", then
+    CUPS's stale media-jam is reset (lpadmin) and the kiosk serves again."""
+    with PrivateCups() as emu:
+        config = parse({
+            "kiosk": {"id": "T-1", "store": "見本店", "state_dir": str(tmp_path / "k")},
+            "ui": {"kind": "null"}, "maintenance": HASHES,
+            "devices": {"printer": "cups", "tray": "emulator", "options": {
+                "printer": {"queue": emu.queue, "server": emu.socket,
+                            "spool_dir": str(emu.paths.spool), "poll_interval": 0.1},
+                "tray": {"tray": str(emu.tray.path)}}},
+        }, "<test>")
+        emu.control.set("jam-after", page=1)
+        with RunningKiosk(build_app(config, wall_clock=lambda: OPEN_HOURS)) as kiosk:
+            app = kiosk.app
+            r = Resident(app, pin="8163", take_printout=emu.take, timeout=30)
+            r.authenticate()
+            r.choose(CertificateKind.SEAL, copies=2)
+            r.insert_coins((500, 100))
+            r.expect(State.ERROR)
+            r.touch(ev.Acknowledge())
+            r.expect(State.TAKE_PRINTOUT)
+            r.take()
+            r.expect(State.OUT_OF_SERVICE)
+            emu.control.clear()  # the sheet is out of the printer
+            assert not app.devices.printer.status().ready  # CUPS still says media-jam
+            log_in(kiosk)
+            view = act(app, Action.CLEAR_JAM)
+            assert view.result.ok, view.result
+            log_out(kiosk, State.IDLE)
+            r.obtain(CertificateKind.RESIDENCE, copies=1, coins=(500,))
