@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: bootstrap demo test lint check bench clean
+.PHONY: bootstrap demo test lint check bench voice clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -18,13 +18,18 @@ test: bootstrap lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: bootstrap
-	$(VENV)/bin/ruff check kiosk drivers hw-emulator tests bench
+	$(VENV)/bin/ruff check kiosk drivers hw-emulator tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks (never part of the tests' pass/fail); writes out/bench.json
 bench: bootstrap
 	$(PY) -m bench --out out/bench.json
+
+## Re-render the voice prompts in assets/voice (needs the optional "voice" extra)
+voice: bootstrap
+	$(VENV)/bin/pip install -q -e ".[voice]"
+	$(PY) scripts/render_voice.py
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -36,14 +36,19 @@ PYTHON=${PYTHON:-python3}
 venv="$here/.venv"
 stamp="$venv/.installed-$(cat pyproject.toml setup.py | sha256sum | cut -c1-16)"
 if [[ ! -f "$stamp" ]]; then
-    echo "bootstrap: creating the virtualenv in .venv"
-    if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
-        echo "error: $PYTHON has no venv/ensurepip module; install python3-venv" >&2
-        exit 1
+    if [[ ! -x "$venv/bin/python" ]]; then
+        echo "bootstrap: creating the virtualenv in .venv"
+        if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+            echo "error: $PYTHON has no venv/ensurepip module; install python3-venv" >&2
+            exit 1
+        fi
+        "$PYTHON" -m venv "$venv"
+        "$venv/bin/pip" install -q --upgrade pip setuptools wheel
+    else
+        # updated in place: processes using the venv keep working meanwhile
+        echo "bootstrap: the project's dependencies changed; updating .venv"
     fi
-    rm -rf "$venv"
-    "$PYTHON" -m venv "$venv"
-    "$venv/bin/pip" install -q --upgrade pip setuptools wheel
     "$venv/bin/pip" install -q -e ".[dev]"
+    rm -f "$venv"/.installed-*
     touch "$stamp"
 fi

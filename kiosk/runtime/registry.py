@@ -66,7 +66,7 @@ def _construct(device: str, factory: Callable[..., Any], options: Mapping[str, A
                           f"{getattr(factory, '__name__', factory)}")
     try:
         return factory(**{**options, **fixed})
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"devices.options.{device}: {exc}") from None
 
 
