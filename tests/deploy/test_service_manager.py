@@ -4,7 +4,9 @@ This machine's PID 1 is not systemd (a micro-VM init), so ``systemd-run`` agains
 the system manager is impossible and ``systemd --user`` refuses to start ("system
 has not been booted with systemd": it checks /run/systemd/system). The test starts
 a real user manager anyway, in a private mount namespace (``unshare -m``) whose
-/run/systemd is a fresh tmpfs with that directory — the host's /run is untouched —
+/run/systemd is a fresh tmpfs with that directory and the ``inaccessible`` nodes
+PID 1 would have made (sandboxing binds them over hidden paths) — the host's /run
+is untouched —
 and talks to it through $XDG_RUNTIME_DIR/systemd/private with ``systemd-run --user``
 and ``systemctl --user``. The kiosk runs as a transient ``Type=notify`` service with
 the watchdog and restart settings of systemd/kiosk.service (WatchdogSec shortened).
@@ -14,6 +16,7 @@ The manager is stopped by its pid at the end; nothing stays behind.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +38,11 @@ class UserManager:
         self.proc = subprocess.Popen(
             ["unshare", "-m", "--propagation", "private", "sh", "-c",
              "mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system"
+             # what PID 1 would have made: the nodes sandboxing binds over hidden paths
+             " && cd /run/systemd && mkdir -m 0 -p inaccessible/dir"
+             " && touch inaccessible/reg && mkfifo inaccessible/fifo"
+             " && mknod inaccessible/chr c 0 0 && mknod inaccessible/blk b 0 0"
+             " && chmod 0 inaccessible/* && cd /"
              " && exec /lib/systemd/systemd --user"],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
@@ -78,21 +86,26 @@ class UserManager:
 
 
 @pytest.fixture
-def manager(tmp_path: Path) -> Iterator[UserManager]:
+def manager() -> Iterator[UserManager]:
     if os.geteuid() != 0:
         pytest.skip("unshare -m needs root")
     for tool in ("unshare", "systemd-run", "systemctl"):
         need(tool)
     if not Path("/lib/systemd/systemd").exists():
         pytest.skip("no systemd binary")
-    runtime = tmp_path / "xdg"
+    # not below /tmp: the manager's notify socket lives in $XDG_RUNTIME_DIR, and
+    # PrivateTmp=yes would hide it from the service (PID 1's is /run/systemd/notify)
+    runtime = Path("/dev/shm") / f"kiosk-deploy-xdg-{os.getpid()}"
     runtime.mkdir(mode=0o700)
-    m = UserManager(runtime)
     try:
-        yield m
+        m = UserManager(runtime)
+        try:
+            yield m
+        finally:
+            m.run("systemctl", "--user", "stop", UNIT, check=False)
+            m.close()
     finally:
-        m.run("systemctl", "--user", "stop", UNIT, check=False)
-        m.close()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def unit_setting(key: str) -> str:
@@ -142,3 +155,58 @@ def test_ready_watchdog_restart(manager: UserManager, tmp_path: Path) -> None:
 
     manager.run("systemctl", "--user", "stop", UNIT)
     print(f"ready after {ready_after:.2f} s")
+
+
+SKIP_KEYS = {
+    # who and what to run: replaced for the test (root's user manager, the repo's python)
+    "User", "Group", "SupplementaryGroups", "ExecStartPre", "ExecStart", "Environment",
+    "EnvironmentFile", "SyslogIdentifier", "OOMScoreAdjust",
+    # directories under /var/lib, /etc, /run: a user manager puts them under $HOME;
+    # the test names its own writable directory instead
+    "StateDirectory", "StateDirectoryMode", "ConfigurationDirectory",
+    "ConfigurationDirectoryMode", "RuntimeDirectory", "RuntimeDirectoryMode",
+    # shortened below
+    "WatchdogSec", "RestartSec", "TimeoutStartSec", "TimeoutStopSec",
+}
+
+
+def service_settings() -> list[str]:
+    text = (SYSTEMD / "kiosk.service").read_text().split("[Service]", 1)[1].split("[Install]")[0]
+    return [line for line in text.splitlines()
+            if "=" in line and not line.startswith("#") and line.split("=", 1)[0] not in SKIP_KEYS]
+
+
+def test_runs_with_the_units_hardening(manager: UserManager) -> None:
+    """Every sandboxing line of kiosk.service, applied to the real kiosk loop: it
+    still starts, reaches idle and writes its journal, with only that directory
+    writable. /dev/shm because PrivateTmp hides the test's /tmp."""
+    base = Path("/dev/shm") / f"kiosk-deploy-{os.getpid()}"
+    state = base / "state"
+    state.mkdir(parents=True)
+    try:
+        config = base / "kiosk.toml"
+        config.write_text(f'[kiosk]\nid = "TEST-0001"\nstate_dir = "{state}"\n'
+                          '[ui]\nkind = "null"\n[service_hours]\nopens = "00:00"\n'
+                          'closes = "23:59"\nclosed_days = []\n')
+        props = [f"--property={line}" for line in service_settings()]
+        prefix = Path(os.path.realpath(sys.executable)).parents[1]
+        if prefix.parts[1] in ("root", "home"):
+            # this machine's Python is under /root (pyenv), which ProtectHome=yes
+            # hides; the kiosk's venv uses Debian's /usr/bin/python3. Same
+            # protection, with only that interpreter shown again (read-only).
+            props = [p.replace("ProtectHome=yes", "ProtectHome=tmpfs") for p in props]
+            props.append(f"--property=BindReadOnlyPaths={prefix}")
+        manager.run(
+            "systemd-run", "--user", f"--unit={UNIT}", "--collect", *props,
+            "--property=WatchdogSec=5", f"--property=ReadWritePaths={state}",
+            f"--property=WorkingDirectory={REPO}", f"--setenv=PYTHONPATH={REPO}",
+            "--setenv=PYTHONDONTWRITEBYTECODE=1",
+            sys.executable, str(Path(__file__).with_name("notify_kiosk.py")), str(config),
+            str(base / "hang"))
+        props_now = manager.wait(UNIT, lambda p: p["StatusText"].startswith("idle"), 10)
+        assert props_now["ActiveState"] == "active", props_now
+        assert props_now["StatusText"] == "idle", props_now
+        assert (state / "journal.sqlite3").exists()
+        manager.run("systemctl", "--user", "stop", UNIT)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
