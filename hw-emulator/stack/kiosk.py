@@ -9,7 +9,6 @@ and kills it only if it does not end in time.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -37,7 +36,7 @@ class KioskProcess:
         with contextlib.suppress(FileNotFoundError):
             Path(self.automation).unlink()
         Path(self.env.get("TMPDIR", "/tmp")).mkdir(parents=True, exist_ok=True)  # noqa: S108
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk", "run", "--config", str(self.config)],
             env=self.env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -95,10 +94,3 @@ def kiosk_env(base: dict[str, str]) -> dict[str, str]:
     env.pop("DISPLAY", None) if env.get("SDL_VIDEODRIVER") == "dummy" else None
     return env
 
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True

@@ -27,11 +27,11 @@ from typing import Any, Protocol
 from hw_emulator.stack.stack import PIN, copy_file
 from kiosk.runtime.automation import AutomationClient
 
-STEP_ACTIONS = ("touch", "pin", "screen", "card", "coins", "take", "fault", "clear", "clock",
-                "sleep", "screenshot")
+STEP_ACTIONS = ("touch", "pin", "screen", "disabled", "card", "coins", "take", "fault",
+                "clear", "clock", "sleep", "screenshot")
 MONEY_KEYS = ("yen_in", "fee", "change", "refund", "kept", "owed")
 EXPECT_KEYS = ("screen", "screens", "not_screens", "states", "pages", "printouts",
-               "balanced", "no_residue", "delivered", *MONEY_KEYS)
+               "balanced", "no_residue", "delivered", "log", *MONEY_KEYS)
 DEFAULT_TIMEOUT = 20.0
 STATE_LINE = re.compile(r"state (\w+) -> (\w+)")
 
@@ -159,6 +159,7 @@ class Runner:
         self.t0 = time.monotonic()
         self.first_card = True
         self.recorder: _Recorder | None = None
+        self.log_text = ""
 
     # -------------------------------------------------------------- helpers
 
@@ -236,6 +237,19 @@ class Runner:
             shown = client.screen().get("screen")
             if not self.check(f"screen {target}", target, shown, met, n):
                 raise StepFailed(f"waited {timeout:g} s for {target!r}; the kiosk shows {shown!r}")
+        elif "disabled" in step:
+            element = str(step["disabled"])
+            deadline = time.monotonic() + timeout
+            while True:
+                screen = client.screen()
+                found = [e for e in screen.get("elements", []) if e["id"] == element]
+                if found or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            state = "absent" if not found else (
+                "enabled" if found[0].get("enabled") else "disabled")
+            if not self.check(f"{element} disabled", "disabled", state, step=n):
+                raise StepFailed(f"{element} is {state} on {screen.get('screen')!r}")
         elif "card" in step:
             if step["card"] == "present":
                 fresh = bool(step.get("fresh", self.first_card))
@@ -349,6 +363,7 @@ class Runner:
         with open(self.kiosk_log, "rb") as f:
             f.seek(offset)
             text = f.read().decode("utf-8", "replace")
+        self.log_text = text
         states: list[str] = []
         for m in STATE_LINE.finditer(text):
             if not states:
@@ -375,6 +390,8 @@ class Runner:
             self.check(f"state {sid}", True, sid in states)
         for sid in e.get("not_screens", []):
             self.check(f"never {sid}", False, sid in seen)
+        for line in e.get("log", []):
+            self.check(f"kiosk log says {line!r}", True, line in self.log_text)
         if "delivered" in e:
             self.check("transactions delivered", e["delivered"], money["delivered"])
 
