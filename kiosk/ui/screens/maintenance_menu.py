@@ -117,8 +117,8 @@ FAILURE_WHY = (
 WHY_PRINTER = N_("maint.why.printer_problem")
 WHY_OTHER = N_("maint.why.other")
 
-GRID_W, GRID_H, GRID_GAP = 316, 92, 14
-GRID_X, GRID_Y = 20, 100
+GRID_W, GRID_H, GRID_GAP = 316, 86, 12
+GRID_X, GRID_Y = 20, 96
 
 
 def _notice(ctx: Ctx, mv: MaintenanceView) -> str:
