@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
-from kiosk.core.events import Event
+from kiosk.core.events import Event, PrintKind
 from kiosk.core.maintenance import (
     MaintenanceCommand,
     MaintenanceEntered,
@@ -74,6 +74,8 @@ from kiosk.core.maintenance_mode import (
     VerifyMaintenancePassword,
     problem_of,
 )
+from kiosk.core.states import State
+from kiosk.runtime.app import _JobRegistered
 from kiosk.runtime.config import Config
 from kiosk.runtime.metrics import Gauges, Metrics
 from kiosk.runtime.money import IncidentCode, Purpose, TxnState
@@ -101,14 +103,61 @@ def software_version() -> str:
 
 def mode_factory(config: Config, *,
                  clock: Callable[[], float] = time.monotonic) -> MaintenanceFactory:
-    """One :class:`Maintenance` per visit; the wrong-password count outlives visits."""
+    """One :class:`Maintenance` per visit; the wrong-password count outlives visits
+    and, through ``<state_dir>/maintenance-lock.json``, restarts of the kiosk."""
     m = config.maintenance
-    guard = LoginGuard(m.max_attempts, m.lockout)
+    guard = PersistentGuard(config.kiosk.state_dir / "maintenance-lock.json",
+                            m.max_attempts, m.lockout, clock=clock)
 
     def factory() -> MaintenanceMode:
         return Maintenance(guard, clock())
 
     return factory
+
+
+class PersistentGuard(LoginGuard):
+    """A :class:`LoginGuard` that survives a restart, so pulling the plug does not
+    reset a lockout. The file holds the count and the seconds of lock left (no
+    password, no role)."""
+
+    def __init__(self, path: Path, max_attempts: int, lockout: float, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        super().__init__(max_attempts, lockout)
+        self.path = path
+        self._clock, self._wall = clock, wall_clock
+        try:
+            saved = json.loads(path.read_text("utf-8"))
+            self.failures = min(int(saved.get("failures", 0)), max_attempts)
+            left = float(saved.get("locked_for", 0.0)) - (wall_clock() - float(saved["at"]))
+            if left > 0:
+                self.locked_until = clock() + min(left, lockout)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+
+    def failed(self, now: float) -> bool:
+        locks = super().failed(now)
+        self._save(now)
+        return locks
+
+    def succeeded(self) -> None:
+        super().succeeded()
+        self._save(self._clock())
+
+    def locked(self, now: float) -> bool:
+        was = self.locked_until is not None
+        locked = super().locked(now)
+        if was and not locked:
+            self._save(now)
+        return locked
+
+    def _save(self, now: float) -> None:
+        state = {"failures": self.failures, "locked_for": self.seconds_left(now),
+                 "at": self._wall()}
+        try:
+            _write_atomic(self.path, json.dumps(state))
+        except OSError as exc:
+            log.error("maintenance lock state not saved: %s", exc.strerror or exc)
 
 
 # ------------------------------------------------------------------ audit
@@ -201,7 +250,8 @@ class MaintenanceActions:
     def _count(self, event: Event, commands: list[cmd.Command]) -> None:
         changed = False
         if isinstance(event, ev.PrintFinished):
-            self.metrics.printed(event.kind.value, event.pages_done)
+            maintenance = self.app.session.state is State.MAINTENANCE
+            self.metrics.printed("test" if maintenance else event.kind.value, event.pages_done)
         elif isinstance(event, ev.DeviceFailed):
             self.metrics.fault(event.device, event.code)
             changed = True
@@ -386,6 +436,11 @@ class MaintenanceActions:
             transaction_no="TEST", lines=(ReceiptLine(label, 1, 0),), paid=0, change=0,
             refund=0))
         job = self.app.devices.printer.submit(document, duplex=False)
+        # Tracked like a receipt: the app purges it from CUPS once it has finished,
+        # and a wipe cancels and purges it if staff log out before it ends.
+        with self.app.data.lock:
+            self.app.data.jobs[job] = PrintKind.RECEIPT
+        self.app.post(_JobRegistered(job))
         return True, f"job {job}"
 
     def _clear_jam(self) -> tuple[bool, str]:

@@ -33,6 +33,7 @@ from kiosk.core.states import State
 from kiosk.runtime.build import build_app
 from kiosk.runtime.config import load, parse
 from kiosk.runtime.demo import Resident
+from kiosk.runtime.maintenance import PersistentGuard
 from kiosk.runtime.passwords import hash_password, passwd, verify_password
 from tests.runtime.conftest import OPEN_HOURS, RunningKiosk, make_app
 
@@ -249,6 +250,8 @@ def test_audit_log_has_entry_action_exit_and_no_personal_data(kiosk, tmp_path):
     assert view.result.ok
     app.devices.maintenance_key.turn(False)
     r.expect(State.OUT_OF_SERVICE)
+    app.supervisor.drain()
+    assert app.wait_for(lambda a: a.devices.printer.jobs == {})  # the test page is purged
 
     records = audit(tmp_path)
     assert [x["event"] for x in records][:2] == ["enter", "login"]
@@ -435,3 +438,22 @@ def test_staff_resets_cups_stale_jam_and_the_kiosk_resumes(tmp_path):
             assert view.result.ok, view.result
             log_out(kiosk, State.IDLE)
             r.obtain(CertificateKind.RESIDENCE, copies=1, coins=(500,))
+
+
+def test_a_lockout_survives_a_restart_of_the_kiosk(tmp_path):
+    """Given five wrong passwords, when the kiosk process restarts (the plug pulled),
+    then the lock still holds for what is left of it, and then opens."""
+    path = tmp_path / "maintenance-lock.json"
+    wall = [1000.0]
+    guard = PersistentGuard(path, 5, 900, clock=lambda: 50.0, wall_clock=lambda: wall[0])
+    for _ in range(5):
+        guard.failed(50.0)
+    assert guard.locked(50.0)
+    assert "password" not in path.read_text("utf-8")
+    wall[0] += 600  # ten minutes later, a new process whose monotonic clock starts again
+    again = PersistentGuard(path, 5, 900, clock=lambda: 3.0, wall_clock=lambda: wall[0])
+    assert again.locked(3.0) and round(again.seconds_left(3.0)) == 300
+    assert not again.locked(3.0 + 301)
+    wall[0] += 301
+    fresh = PersistentGuard(path, 5, 900, clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    assert not fresh.locked(0.0) and fresh.failures == 0
