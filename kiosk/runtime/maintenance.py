@@ -428,6 +428,17 @@ class MaintenanceActions:
     # each of these runs on a lane and returns (ok, detail) ------------------------
 
     def _test_print(self, pattern: bool) -> tuple[bool, str]:
+        if not pattern:
+            return self._print_test_page(pattern)
+        try:
+            ok, code = self._print_test_page(pattern)
+        except Exception as exc:
+            self.selftests["printer"] = (False, getattr(exc, "code", type(exc).__name__))
+            raise
+        self.selftests["printer"] = (ok, code)
+        return ok, code
+
+    def _print_test_page(self, pattern: bool) -> tuple[bool, str]:
         from kiosk.runtime.receipt import Receipt, ReceiptLine, render_receipt  # noqa: PLC0415
         k = self.config.kiosk
         label = "テストパターン / TEST PATTERN" if pattern else "テスト印刷 / TEST PAGE"

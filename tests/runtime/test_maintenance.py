@@ -83,11 +83,13 @@ def log_in(kiosk: RunningKiosk, role: Role = Role.STAFF, password: str = STAFF) 
 
 
 def act(app, action: Action, target: int = 0, *, confirm: bool = False) -> MaintenanceView:
+    """Press ``action`` (and confirm it); wait for its own, new result."""
+    before = mview(app).result
     app.post(ActionPressed(action, target))
     if confirm:
         wait_page(app, Page.CONFIRM)
         app.post(Confirmed())
-    assert app.wait_for(lambda a: mview(a).result is not None
+    assert app.wait_for(lambda a: mview(a).result is not None and mview(a).result is not before
                         and mview(a).result.action is action), mview(app)
     return mview(app)
 
@@ -457,3 +459,20 @@ def test_a_lockout_survives_a_restart_of_the_kiosk(tmp_path):
     wall[0] += 301
     fresh = PersistentGuard(path, 5, 900, clock=lambda: 0.0, wall_clock=lambda: wall[0])
     assert not fresh.locked(0.0) and fresh.failures == 0
+
+
+def test_engineer_self_tests_report_each_device(kiosk):
+    app = kiosk.app
+    log_in(kiosk, Role.ENGINEER, ENGINEER)
+    app.post(PageChosen(Page.SELFTEST))
+    wait_page(app, Page.SELFTEST)
+    assert not act(app, Action.SELFTEST_CARD).result.ok  # no test card on the reader
+    app.devices.card.insert()
+    assert act(app, Action.SELFTEST_CARD).result.ok
+    app.devices.card.yank()
+    assert act(app, Action.SELFTEST_COINS).result.ok
+    assert act(app, Action.SELFTEST_PRINTER).result.ok
+    assert app.wait_for(lambda a: {d for d, ok, _ in mview(a).status.selftests if ok}
+                        == {"card", "coins", "printer"})
+    kiosk.resident.tray.take()  # the test pattern
+    log_out(kiosk)
