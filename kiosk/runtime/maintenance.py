@@ -218,6 +218,7 @@ class MaintenanceActions:
         self._pay_lock = threading.Lock()
         self._coinbox_file = app.config.kiosk.state_dir / "coinbox.json"
         self._observe(app)
+        self.update_metrics()  # the fleet sees the kiosk (and its coin box) from the start
 
     # ------------------------------------------------------------------ metrics hook
 
