@@ -16,8 +16,6 @@ import time
 from pathlib import Path
 from typing import IO
 
-from kiosk.runtime.automation import AutomationClient
-
 
 class KioskProcess:
     def __init__(self, config: Path, env: dict[str, str], automation: str, log: Path) -> None:
@@ -33,6 +31,8 @@ class KioskProcess:
         return self.proc.pid if self.proc else None
 
     def start(self, timeout: float = 60.0) -> KioskProcess:
+        from kiosk.runtime.automation import AutomationClient  # noqa: PLC0415 - pulls pygame
+
         with contextlib.suppress(FileNotFoundError):
             Path(self.automation).unlink()
         Path(self.env.get("TMPDIR", "/tmp")).mkdir(parents=True, exist_ok=True)  # noqa: S108

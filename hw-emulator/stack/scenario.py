@@ -22,10 +22,20 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hw_emulator.stack.stack import PIN, copy_file
-from kiosk.runtime.automation import AutomationClient
+
+if TYPE_CHECKING:
+    from kiosk.runtime.automation import AutomationClient
+
+
+def _client(address: str) -> AutomationClient:
+    # Imported when used: the automation module pulls in pygame (kiosk.ui.widgets).
+    from kiosk.runtime.automation import AutomationClient  # noqa: PLC0415
+
+    return AutomationClient(address)
+
 
 STEP_ACTIONS = ("touch", "pin", "screen", "disabled", "card", "coins", "take", "fault",
                 "clear", "clock", "sleep", "screenshot")
@@ -134,7 +144,7 @@ class _Recorder:
                 pass
 
     def _run(self) -> None:
-        with contextlib.suppress(OSError), AutomationClient(self.address) as client:
+        with contextlib.suppress(OSError), _client(self.address) as client:
             while not self._stop.is_set():
                 try:
                     screen = client.screen()
@@ -316,7 +326,7 @@ class Runner:
             self.stack.call("reset")
         error = None
         recorder = self.recorder = _Recorder(self.automation, self.out, self.transcript)
-        with AutomationClient(self.automation) as client:
+        with _client(self.automation) as client:
             if not self.wait_screen(client, "idle", 30):
                 error = f"the kiosk is not idle (shows {client.screen().get('screen')!r})"
             if self.s.clock and error is None:
@@ -444,7 +454,8 @@ def search_residue(markers: list[str], roots: list[Path], *, since: float | None
                    exclude: list[Path] = (), limit: int = 64 * 1024 * 1024) -> list[str]:
     """Files under ``roots`` that contain any marker, as ``path: marker``; paths
     under ``exclude`` are skipped; with ``since`` only files modified after it."""
-    needles = [(m, m.encode()) for m in markers]
+    needles = [(m, form) for m in markers
+               for form in (m.encode(), m.encode("utf-16-le"), m.encode().hex().encode())]
     hits: list[str] = []
     if not needles:
         return hits
@@ -468,7 +479,7 @@ def search_residue(markers: list[str], roots: list[Path], *, since: float | None
                 data = f.read()
         except OSError:
             return
-        hits.extend(f"{path}: {m}" for m, needle in needles if needle in data)
+        hits.extend(sorted({f"{path}: {m}" for m, needle in needles if needle in data}))
 
     for root in roots:
         root_s = str(Path(root).absolute())
