@@ -141,6 +141,12 @@ class Notifier:
         return f"STATUS={one_line}"
 
 
+def describe(state: str, faults: Mapping[str, str]) -> str:
+    """The STATUS= line for a session: its state and each fault's service code,
+    e.g. ``out_of_service card_reader=CARD-NO-READER printer=media-empty``."""
+    return " ".join([state, *(f"{device}={code}" for device, code in sorted(faults.items()))])
+
+
 _default: Notifier | None = None
 
 

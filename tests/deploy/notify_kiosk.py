@@ -27,12 +27,6 @@ from kiosk.runtime.config import load
 from kiosk.runtime.selfcheck import check_all
 
 
-def status_of(app: object) -> str:
-    session = app.session  # type: ignore[attr-defined]
-    faults = " ".join(f"{d}={c}" for d, c in sorted(session.faults.items()))
-    return f"{session.state.value} {faults}".strip()
-
-
 def main(config_path: str, hang_file: str) -> int:
     config = load(config_path)
     app = build_app(config)
@@ -41,20 +35,21 @@ def main(config_path: str, hang_file: str) -> int:
     app.start()
     app.supervisor.submit("selfcheck", lambda: check_all(app.devices, app.center),
                           lambda exc: None)
-    app.step(0.05)
-    watchdog.ready(status_of(app))
+    notifier = watchdog.Notifier(unset_environment=True)
+    app.step(0.05)  # the first frame is on the panel
+    notifier.ready(watchdog.describe(app.session.state.value, app.session.faults))
     hang = Path(hang_file)
     try:
         while not stop.is_set():
             app.step(0.1)
-            watchdog.watchdog()
-            watchdog.status(status_of(app))
+            notifier.watchdog()
+            notifier.status(watchdog.describe(app.session.state.value, app.session.faults))
             if hang.exists():
                 hang.unlink()
                 print("main loop hangs now", flush=True)
                 time.sleep(3600)
     finally:
-        watchdog.stopping()
+        notifier.stopping()
         app.stop()
     return 0
 

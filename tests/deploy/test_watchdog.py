@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.runtime.watchdog import Notifier
+from kiosk.runtime.watchdog import Notifier, describe
 
 
 class Manager:
@@ -116,3 +116,9 @@ def test_unset_environment_keeps_children_out() -> None:
     n = Notifier(env, unset_environment=True)
     assert n.enabled
     assert env == {"PATH": "/bin"}
+
+
+def test_describe() -> None:
+    assert describe("idle", {}) == "idle"
+    assert describe("out_of_service", {"printer": "media-empty", "card_reader": "CARD-NO-READER"}) \
+        == "out_of_service card_reader=CARD-NO-READER printer=media-empty"
