@@ -40,6 +40,12 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _passwd(args: argparse.Namespace) -> int:
+    from kiosk.runtime.passwords import passwd  # noqa: PLC0415
+
+    return int(passwd(args.role, args.config) or 0)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from kiosk.runtime.demo_run import run_demo  # noqa: PLC0415
 
@@ -55,6 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config")
     check.set_defaults(handler=_check)
+    pw = sub.add_parser("passwd", help="set a maintenance password (asks twice, no echo)")
+    pw.add_argument("--role", choices=("staff", "engineer"), required=True)
+    pw.add_argument("--config", default="/etc/kiosk/kiosk.toml")
+    pw.set_defaults(handler=_passwd)
     demo = sub.add_parser("demo", help="one whole transaction on the emulated kiosk")
     demo.add_argument("--out", default="out/demo", help="folder for transcript and pages")
     demo.add_argument("--ui", choices=("auto", "headless", "pygame"), default="auto")

@@ -214,7 +214,8 @@ class Session:
             self._emit(cmd.StartTimer(TimerId.SCREEN, timeout, self._generation))
 
     def _in_transaction(self) -> bool:
-        return self.state not in (State.IDLE, State.OUT_OF_SERVICE, State.WIPE)
+        return self.state not in (State.IDLE, State.OUT_OF_SERVICE, State.WIPE,
+                                  State.MAINTENANCE)
 
     def _blocked_reason(self) -> str:
         if self.forced_out_of_service or self._missing_devices():

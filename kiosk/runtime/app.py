@@ -127,6 +127,8 @@ class KioskApp:
         self.timers = Timers(clock)
         self.supervisor = Supervisor(self.post)
         self.transcript: list[str] = []
+        #: called with each event and the commands it produced (metrics, audit)
+        self.observers: list[Callable[[Event, list[cmd.Command]], None]] = []
         self.frames = 0  # turns of the loop that rendered (a resident sees the first one)
         self.staff_alerts: list[str] = []
         self._receipt = receipt
@@ -224,7 +226,8 @@ class KioskApp:
             case dp.ReaderAttached():
                 return ev.DeviceRecovered("card_reader")
             case dp.CoinCredited(value=value):
-                if self.session.state not in (State.IDLE, State.WIPE, State.OUT_OF_SERVICE):
+                if self.session.state not in (State.IDLE, State.WIPE, State.OUT_OF_SERVICE,
+                                              State.MAINTENANCE):
                     self.desk.credit(self.session.transaction_id, self.session.view().fee,
                                      value, counter=getattr(event, "counter", None))
                 return ev.CoinInserted(value)
@@ -262,6 +265,8 @@ class KioskApp:
     def handle(self, event: Event) -> None:
         before = self.session.state
         commands = self.session.handle(event)
+        for observe in self.observers:
+            observe(event, commands)
         after = self.session.state
         line = f"{type(event).__name__}: {before.value} -> {after.value}"
         if before is not after or not isinstance(event, ev.TimerExpired):

@@ -223,24 +223,9 @@ class MaintenanceActions:
     # ------------------------------------------------------------------ metrics hook
 
     def _observe(self, app: KioskApp) -> None:
-        """Count transactions, pages and faults from what the session sees and says.
-
-        Uses ``app.observers`` (called with each event and its commands) when the
-        app has that hook; until then it wraps the session's ``handle`` (see
-        docs/maintenance.md for the hook)."""
-        observers = getattr(app, "observers", None)
-        if isinstance(observers, list):
-            observers.append(self._observed)
-            return
-        session = app.session
-        handle = session.handle
-
-        def observed(event: Event) -> list[cmd.Command]:
-            commands = handle(event)
-            self._observed(event, commands)
-            return commands
-
-        session.handle = observed  # type: ignore[method-assign]
+        """Count transactions, pages and faults from what the session sees and says
+        (``app.observers`` is called with each event and its commands)."""
+        app.observers.append(self._observed)
 
     def _observed(self, event: Event, commands: list[cmd.Command]) -> None:
         try:

@@ -519,3 +519,10 @@ def test_the_print_result_is_journaled_before_the_printout_is_taken():
     out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(100),
                    ev.PrintFinished(PrintKind.DOCUMENT, ok=True, pages_done=4)])
     assert cmd.RecordDelivery(s.transaction_id, 600) in out
+
+
+def test_a_coin_during_maintenance_goes_straight_back():
+    s = reach(State.MAINTENANCE)
+    out = s.handle(ev.CoinInserted(100))
+    assert out == [cmd.PayOut(100, PayoutReason.STRAY)]
+    assert s.view().credited == 0
