@@ -26,7 +26,7 @@ UNINSTALL=0
 PURGE=0
 CCTALK_USB=""
 READER_USB=""
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-/usr/bin/python3}  # Debian's interpreter, as the venv's base
 
 # Needed at run time on top of scripts/debian-packages.txt: the libraries SDL's
 # kmsdrm video driver and its evdev/udev input load (pygame-ce's wheel bundles SDL
@@ -180,13 +180,23 @@ make_venv() {
         log "sources at /opt/kiosk/src ($new)"
     fi
     [ "$VENV" = 1 ] || return 0
+    # In a tree the venv is built inside it (chroot; qemu-user-static for an arm64
+    # image on another machine), so its paths are the kiosk's, not the builder's.
+    local run=()
+    if [ "$LIVE" = 0 ]; then
+        if [ ! -x "$ROOT/usr/bin/python3" ]; then
+            log "no python3 in $ROOT: the virtualenv is left for install.sh on the kiosk"
+            return 0
+        fi
+        run=(chroot "$ROOT")
+    fi
     if [ ! -x "$OPT/venv/bin/python" ]; then
-        "$PYTHON" -m venv "$OPT/venv"
+        "${run[@]}" "$PYTHON" -m venv /opt/kiosk/venv
     fi
     if [ ! -f "$OPT/venv/.installed-from" ] || [ "$(cat "$OPT/venv/.installed-from")" != "$new" ] \
             || [ "$new" = unversioned ]; then
-        "$OPT/venv/bin/pip" install --quiet --no-cache-dir --upgrade pip
-        "$OPT/venv/bin/pip" install --quiet --no-cache-dir "$OPT/src"
+        "${run[@]}" /opt/kiosk/venv/bin/pip install --quiet --no-cache-dir --upgrade pip
+        "${run[@]}" /opt/kiosk/venv/bin/pip install --quiet --no-cache-dir /opt/kiosk/src
         echo "$new" > "$OPT/venv/.installed-from"
         log "virtualenv /opt/kiosk/venv ($new)"
     fi
@@ -320,7 +330,10 @@ start_units() {
 
 uninstall() {
     if [ "$LIVE" = 1 ]; then
-        systemctl disable --now kiosk.target kiosk.service kiosk-emu.service 2>/dev/null || true
+        local unit
+        for unit in kiosk.target kiosk.service kiosk-emu.service; do
+            systemctl disable --now "$unit" 2>/dev/null || true
+        done
     fi
     local units=(kiosk.target kiosk.service kiosk-emu.service var-spool-cups.mount
                  var-log-cups.mount var-cache-cups.mount)
