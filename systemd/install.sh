@@ -164,9 +164,13 @@ make_venv() {
     mkdir -p "$OPT"
     # the sources the venv was built from, for the docs and a rebuild
     local stamp new
-    new=$(cd "$SRC" && { git rev-parse HEAD 2>/dev/null || echo unversioned; })
+    # what is being installed: the commit, or for a tree without git a hash of it
+    if ! new=$(git -C "$SRC" rev-parse HEAD 2>/dev/null); then
+        new=tree-$(tar -C "$SRC" --exclude=.venv --exclude=out --exclude=.git --sort=name \
+            --mtime=@0 --owner=0 --group=0 --numeric-owner -c . | sha256sum | cut -c1-16)
+    fi
     stamp=$OPT/src/.installed-from
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$new" ] || [ "$new" = unversioned ]; then
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$new" ]; then
         rm -rf "$OPT/src.new"
         mkdir -p "$OPT/src.new"
         if git -C "$SRC" rev-parse HEAD >/dev/null 2>&1; then
@@ -193,8 +197,7 @@ make_venv() {
     if [ ! -x "$OPT/venv/bin/python" ]; then
         "${run[@]}" "$PYTHON" -m venv /opt/kiosk/venv
     fi
-    if [ ! -f "$OPT/venv/.installed-from" ] || [ "$(cat "$OPT/venv/.installed-from")" != "$new" ] \
-            || [ "$new" = unversioned ]; then
+    if [ ! -f "$OPT/venv/.installed-from" ] || [ "$(cat "$OPT/venv/.installed-from")" != "$new" ]; then
         "${run[@]}" /opt/kiosk/venv/bin/pip install --quiet --no-cache-dir --upgrade pip
         "${run[@]}" /opt/kiosk/venv/bin/pip install --quiet --no-cache-dir /opt/kiosk/src
         echo "$new" > "$OPT/venv/.installed-from"

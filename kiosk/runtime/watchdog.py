@@ -102,7 +102,8 @@ class Notifier:
         """READY=1, optionally with a first status line."""
         lines = ["READY=1"]
         if status is not None:
-            lines.append(self._status_line(status))
+            self._last_status = self._status_line(status)
+            lines.append(self._last_status)
         return self.notify(*lines)
 
     def watchdog(self) -> bool:

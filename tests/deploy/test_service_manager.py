@@ -210,3 +210,33 @@ def test_runs_with_the_units_hardening(manager: UserManager) -> None:
         manager.run("systemctl", "--user", "stop", UNIT)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_kiosk_run_itself_under_systemd(manager: UserManager) -> None:
+    """``kiosk run`` (not the harness) as Type=notify: active once READY=1 arrives.
+
+    Skipped until the runtime calls kiosk.runtime.watchdog (the integration lines
+    in the deployment report); from then on it guards them."""
+    sources = (REPO / "kiosk/cli.py").read_text() + (REPO / "kiosk/runtime/app.py").read_text()
+    if ".ready(" not in sources:
+        pytest.skip("kiosk run does not send READY=1 yet (watchdog not wired into app/cli)")
+    base = Path("/dev/shm") / f"kiosk-deploy-run-{os.getpid()}"
+    (base / "state").mkdir(parents=True)
+    try:
+        config = base / "kiosk.toml"
+        config.write_text(f'[kiosk]\nid = "TEST-0001"\nstate_dir = "{base / "state"}"\n'
+                          '[ui]\nkind = "null"\n[service_hours]\nopens = "00:00"\n'
+                          'closes = "23:59"\nclosed_days = []\n')
+        manager.run(
+            "systemd-run", "--user", f"--unit={UNIT}", "--collect", "--property=Type=notify",
+            "--property=NotifyAccess=main", "--property=WatchdogSec=5",
+            "--property=TimeoutStartSec=30", f"--property=WorkingDirectory={REPO}",
+            f"--setenv=PYTHONPATH={REPO}",
+            sys.executable, "-m", "kiosk", "run", "--config", str(config))
+        props = manager.wait(UNIT, lambda p: p["StatusText"].startswith("idle"), 10)
+        assert props["ActiveState"] == "active", props
+        time.sleep(6)  # past WatchdogSec: the loop's pings keep it
+        assert manager.show(UNIT)["NRestarts"] == "0"
+        manager.run("systemctl", "--user", "stop", UNIT)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
