@@ -1,4 +1,4 @@
-"""One emulated stack per session (real pcscd + vpcd, ccTalk pty, private cupsd,
+"""One emulated stack per test module (real pcscd + vpcd, ccTalk pty, private cupsd,
 center over mutual TLS); each scenario starts its own kiosk process on it."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def ours(pattern: str) -> list[str]:
     return [line for line in out.splitlines() if "pgrep" not in line]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
     reason = skip_reason()
     if reason:
@@ -50,7 +50,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
     assert leftover == [], f"still running after the stack stopped: {leftover}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def session(stack: EmulatedStack) -> Iterator[ScenarioSession]:
     s = ScenarioSession(stack)
     yield s

@@ -17,7 +17,8 @@ REQUIRED = {"happy_path", "kind_residence_items", "kind_seal", "kind_koseki_full
             "kind_koseki_individual", "kind_koseki_attachment", "kind_tax", "household",
             "koseki_domicile", "wrong_pin", "locked_card", "restricted", "outside_hours",
             "cancel_at_payment", "overpayment", "paper_out", "center_down", "card_left",
-            "printout_left", "timeout"}
+            "printout_left", "timeout", "cancel_at_pin", "cancel_at_confirm",
+            "timeout_at_payment"}
 
 
 def test_the_suite_covers_the_issue() -> None:
