@@ -110,7 +110,8 @@ def page_html(s: dict[str, Any]) -> str:
         f'<form method="post" action="/action"><input type="hidden" name="op" value="fault">'
         f'<input type="hidden" name="device" value="{d}"><b>{d}</b> '
         f'<select name="name">{_options(faults[d])}</select>'
-        + (' page <input name="page" size="2" value="1">' if d == "printer" else "")
+        + (' page <input name="page" size="2" value="1"> give up after '
+           '<input name="give_up" size="2" value="2"> s' if d == "printer" else "")
         + '<button>inject</button><button name="op" value="clear">clear</button></form>'
         for d in ("card", "coins", "printer", "center"))
     coin_buttons = "".join(f'<button name="value" value="{v}">{v} yen</button>' for v in COINS)
@@ -155,8 +156,11 @@ def _action(stack: StackPort, form: dict[str, str]) -> Any:
         return stack.call("take")
     if op == "fault":
         params: dict[str, Any] = {}
-        if form.get("device") == "printer" and form.get("page"):
-            params["page"] = int(form["page"])
+        if form.get("device") == "printer":
+            if form.get("page"):
+                params["page"] = int(form["page"])
+            if form.get("give_up"):
+                params["give_up"] = float(form["give_up"])
         return stack.call("fault", device=form["device"], name=form["name"], **params)
     if op == "clear":
         return stack.call("clear", device=form.get("device", "all"))
