@@ -261,7 +261,7 @@ install_files() {
         if [ -f "$ETC/cups/$f" ] && [ ! -f "$ETC/cups/$f.dist" ] && ! cmp -s "$SRC/systemd/cups/$f" "$ETC/cups/$f"; then
             cp -p "$ETC/cups/$f" "$ETC/cups/$f.dist"
         fi
-        put 0640 root:lp "$SRC/systemd/cups/$f" "$ETC/cups/$f"
+        put 0644 root:root "$SRC/systemd/cups/$f" "$ETC/cups/$f"
     done
     render_udev
     if [ -d "$ETC/polkit-1" ] || [ "$LIVE" = 0 ]; then
