@@ -45,6 +45,7 @@ def _up(args: argparse.Namespace) -> int:
                 env.pop("SDL_VIDEODRIVER", None)
             kiosk = KioskProcess(stack.config_path, env, stack.automation_address,
                                  state / "kiosk.log").start()
+            stack.kiosk_log = kiosk.log_path
         _print_ready(stack, panel, kiosk)
         while not stop.wait(0.5):
             if kiosk is not None and not kiosk.running():

@@ -92,9 +92,13 @@ class ScenarioSession:
         if own_kiosk and self.kiosk is None:
             self.start_kiosk(scenario)
         kiosk_log = self.kiosk.log_path if self.kiosk else None
+        if kiosk_log is None and self.info.get("kiosk_log"):
+            kiosk_log = Path(self.info["kiosk_log"])  # the kiosk of `hw-emu up --kiosk`
         runner = Runner(scenario, self.stack, automation, out,
                         Path(self.info["kiosk_state"]), kiosk_log)
         runner.transcript.extend(f"note: {n}" for n in notes)
+        for note in notes:
+            self.log(f"hw-emu run: note: {note}")
         try:
             result = runner.run()
             markers = result.pop("_markers")

@@ -106,6 +106,8 @@ class EmulatedStack:
         self.coins: EmulatorHandle | None = None
         self.printer: PrivateCups | None = None
         self.card_holder: dict[str, Any] = {"resident": None, "profile": None, "present": False}
+        #: the log of a kiosk that `hw-emu up --kiosk` started, for `hw-emu run`
+        self.kiosk_log: Path | None = None
         self._lock = threading.RLock()
         self.started = False
 
@@ -446,7 +448,8 @@ class EmulatedStack:
                 "pcscd_socket": str(self.card.socket_path),
                 "residue": [str(self.state_dir), str(self.printer.paths.cups),
                             str(self.printer.paths.device)],
-                "tray": str(self.printer.tray.path), "env": self.env}
+                "tray": str(self.printer.tray.path), "env": self.env,
+                "kiosk_log": str(self.kiosk_log) if self.kiosk_log else None}
 
     def write_kiosk_config(self, path: str, timeouts: dict[str, float] | None = None,
                            alarms: dict[str, float] | None = None) -> str:
