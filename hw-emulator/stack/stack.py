@@ -154,6 +154,8 @@ class EmulatedStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         for d in (self.kiosk_state, self.kiosk_tmp, self.cards_dir):
             d.mkdir(exist_ok=True)
+        # kiosk.toml appears only once every device answers (units wait for it)
+        self.config_path.unlink(missing_ok=True)
         try:
             self.center = start_center(self.state_dir / "center", clock=self.clock)
             name = self._make_card(DEFAULT_RESIDENT, "default")
@@ -176,6 +178,8 @@ class EmulatedStack:
 
     def stop(self) -> None:
         """Stop every part that was started, in reverse order; never raises."""
+        with contextlib.suppress(OSError):
+            self.config_path.unlink(missing_ok=True)  # its pty and sockets are gone
         for stop in (self._stop_printer, self._stop_coins, self._stop_card, self._stop_center):
             with contextlib.suppress(Exception):
                 stop()
