@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: bootstrap demo test lint check bench voice clean
+.PHONY: bootstrap demo test lint check bench voice install uninstall clean
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -21,6 +21,7 @@ lint: bootstrap
 	$(VENV)/bin/ruff check kiosk drivers hw-emulator tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	shellcheck systemd/install.sh scripts/bootstrap.sh
 
 ## Benchmarks (never part of the tests' pass/fail); writes out/bench.json
 bench: bootstrap
@@ -30,6 +31,13 @@ bench: bootstrap
 voice: bootstrap
 	$(VENV)/bin/pip install -q -e ".[voice]"
 	$(PY) scripts/render_voice.py
+
+## Install the kiosk on this machine (Raspberry Pi OS / Debian bookworm, as root); see docs/deploy.md
+install:
+	systemd/install.sh $(INSTALL_ARGS)
+
+uninstall:
+	systemd/install.sh --uninstall $(INSTALL_ARGS)
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache build *.egg-info

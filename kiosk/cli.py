@@ -17,11 +17,15 @@ from kiosk.runtime.config import ConfigError, load
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kiosk.runtime import watchdog  # noqa: PLC0415
     from kiosk.runtime.build import build_app  # noqa: PLC0415 — keep --help fast
 
     config = load(args.config)
     logs.setup(config.log_level)
     app = build_app(config)
+    # systemd's notify socket is for this process alone: children (the staff hook)
+    # must not inherit it
+    app.notifier = watchdog.Notifier(unset_environment=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     app.start()

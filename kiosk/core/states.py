@@ -73,8 +73,9 @@ PROMPTS: Mapping[State, str] = MappingProxyType({
     State.OUT_OF_SERVICE: "out_of_service",
 })
 
-#: Devices the kiosk cannot serve without.
-REQUIRED_DEVICES = frozenset({"card_reader", "printer", "coin_acceptor", "hopper", "tray_sensor"})
+#: Devices (and the center link) the kiosk cannot serve without.
+REQUIRED_DEVICES = frozenset({"card_reader", "printer", "coin_acceptor", "hopper", "tray_sensor",
+                              "center"})
 
 LANGUAGES = ("ja", "en", "zh", "ko", "pt", "vi")
 

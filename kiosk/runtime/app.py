@@ -43,14 +43,18 @@ from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
 from kiosk.core.session import Session
 from kiosk.core.states import State, View
+from kiosk.runtime import watchdog
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.certificates import certificate_expired
 from kiosk.runtime.config import Config
 from kiosk.runtime.registry import Devices
+from kiosk.runtime.selfcheck import check_all
 from kiosk.runtime.session_data import SessionData
 from kiosk.runtime.supervisor import Supervisor, Timers
 
 log = logging.getLogger(__name__)
+
+TRANSCRIPT_LINES = 5000  # about 150 transactions
 
 
 class UiPort(Protocol):
@@ -80,7 +84,16 @@ class _JobRegistered:
     job_id: str
 
 
-_Queued = Event | dp.DeviceEvent | _JobRegistered
+@dataclass(frozen=True)
+class _CheckResult:
+    """A self-check's findings, with when it started: a device that failed after
+    that is not 'recovered' by an answer it gave before."""
+
+    started: int
+    events: tuple[Event, ...]
+
+
+_Queued = Event | dp.DeviceEvent | _JobRegistered | _CheckResult
 
 
 def _card_error_code(exc: BaseException) -> ErrorCode:
@@ -113,8 +126,13 @@ class KioskApp:
                  wall_clock: Callable[[], dt.datetime] = dt.datetime.now,
                  clock: Callable[[], float] = time.monotonic,
                  automation: AutomationPort | None = None,
-                 maintenance: MaintenanceFactory | None = None) -> None:
+                 maintenance: MaintenanceFactory | None = None,
+                 notifier: watchdog.Notifier | None = None) -> None:
         self.config = config
+        #: systemd: READY after the first frame, WATCHDOG from every turn of the loop;
+        #: silent unless ``kiosk run`` hands one over (tests must not notify a service)
+        self.notifier = notifier or watchdog.Notifier({})
+        self._status = ""
         self.automation = automation
         #: executes MaintenanceCommands; set by whoever provides maintenance mode
         self.maintenance_actions: Callable[[MaintenanceCommand], None] | None = None
@@ -126,6 +144,7 @@ class KioskApp:
         self.data = SessionData()
         self.timers = Timers(clock)
         self.supervisor = Supervisor(self.post)
+        #: the last events and state changes (no personal data), for demos and tests
         self.transcript: list[str] = []
         #: called with each event and the commands it produced (metrics, audit)
         self.observers: list[Callable[[Event, list[cmd.Command]], None]] = []
@@ -135,6 +154,8 @@ class KioskApp:
         self._wall_clock = wall_clock
         self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
         self._early_job_events: dict[str, list[dp.DeviceEvent]] = {}
+        self._events_seen = 0  # events handled so far
+        self._last_failure: dict[str, int] = {}  # device → when it last failed
         self._changed = threading.Condition()
         self._service_open: bool | None = None
         self._started = False
@@ -169,11 +190,13 @@ class KioskApp:
         if self.automation is not None:
             self.automation.start()
         self._started = True
+        self.executor.check_devices()  # out of service with the reason if one is missing
         self.post(ev.HopperLevelsChanged(self.desk.levels()))
         self._check_service_hours()
         log.info("kiosk %s started", self.config.kiosk.id)
 
     def stop(self) -> None:
+        self.notifier.stopping()
         if self.automation is not None:
             self.automation.stop()
         for device in self.devices.watched():
@@ -199,6 +222,13 @@ class KioskApp:
     def _dispatch(self, item: _Queued) -> None:
         if isinstance(item, Event):
             self.handle(item)
+            return
+        if isinstance(item, _CheckResult):
+            for event in item.events:
+                stale = (isinstance(event, ev.DeviceRecovered)
+                         and self._last_failure.get(event.device, -1) > item.started)
+                if not stale:
+                    self.handle(event)
             return
         if isinstance(item, _JobRegistered):
             for early in self._early_job_events.pop(item.job_id, []):
@@ -263,6 +293,9 @@ class KioskApp:
     # ------------------------------------------------------------------ the loop
 
     def handle(self, event: Event) -> None:
+        self._events_seen += 1
+        if isinstance(event, ev.DeviceFailed):
+            self._last_failure[event.device] = self._events_seen
         before = self.session.state
         commands = self.session.handle(event)
         for observe in self.observers:
@@ -271,6 +304,8 @@ class KioskApp:
         line = f"{type(event).__name__}: {before.value} -> {after.value}"
         if before is not after or not isinstance(event, ev.TimerExpired):
             self.transcript.append(line)
+            if len(self.transcript) > TRANSCRIPT_LINES + 500:
+                del self.transcript[:500]  # the kiosk runs for months
             log.debug("%s", line)
         if before is not after:
             log.info("state %s -> %s", before.value, after.value)
@@ -292,12 +327,24 @@ class KioskApp:
             self.handle(expired)
         self.ui.render(self.session.view())
         self.frames += 1
+        self._tell_systemd()
         left = self.timers.seconds_until_next()
         wait = max_wait if left is None else min(max_wait, left)
         for intent in self.ui.wait(wait):
             self.handle(intent)
         if self.automation is not None:
             self.automation.service(self.ui)
+
+    def _tell_systemd(self) -> None:
+        """READY once the first frame is drawn, WATCHDOG every turn (rate-limited by
+        the notifier), STATUS when the state or the faults change."""
+        status = watchdog.describe(self.session.state.value, self.session.faults)
+        if self.frames == 1:
+            self.notifier.ready(status)
+        elif status != self._status:
+            self.notifier.status(status)
+        self._status = status
+        self.notifier.watchdog()
 
     def run(self, stop: threading.Event, max_wait: float = 0.5) -> None:
         while not stop.is_set():
@@ -631,10 +678,12 @@ class Executor:
         self._lane("printer", call, lambda exc: ev.WipeDone(clean=False))
 
     def _check_devices(self, c: cmd.Command) -> None:
-        def call() -> list[Event]:
-            out: list[Event] = []
-            if self.d.printer.status().ready:
-                out.append(ev.DeviceRecovered("printer"))
-            return out
+        self.check_devices()
 
-        self._lane("printer", call, lambda exc: None)
+    def check_devices(self) -> None:
+        """Ask every device and the center link (on its own lane: it may block for
+        seconds); failures and recoveries come back as session events."""
+        started = self.app._events_seen
+        self._lane("selfcheck",
+                   lambda: _CheckResult(started, tuple(check_all(self.d, self.app.center))),
+                   lambda exc: None)

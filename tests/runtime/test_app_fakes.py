@@ -220,3 +220,20 @@ def test_print_residue_found_at_wipe_keeps_the_kiosk_out_of_service(kiosk):
     r.take()
     r.expect(State.OUT_OF_SERVICE)
     assert "wipe" in kiosk.app.session.faults
+
+
+def test_a_self_check_older_than_a_fault_does_not_clear_it(kiosk):
+    """Given a self-check that started before the reader was unplugged, its
+    'reader fine' answer arriving later does not bring the kiosk back."""
+    from kiosk.runtime.app import _CheckResult
+
+    app, r = kiosk.app, kiosk.resident
+    r.expect(State.IDLE)
+    started = app._events_seen
+    r.card_reader.unplug()
+    r.expect(State.OUT_OF_SERVICE)
+    app.post(_CheckResult(started, (ev.DeviceRecovered("card_reader"),)))
+    app.post(ev.TrayChanged(False))  # something after it, to know it was handled
+    assert app.wait_for(lambda a: "TrayChanged: out_of_service -> out_of_service"
+                        in a.transcript)
+    assert app.session.state is State.OUT_OF_SERVICE
