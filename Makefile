@@ -9,9 +9,11 @@ OUT ?= out/demo
 bootstrap:
 	@scripts/bootstrap.sh
 
-## Run the kiosk through one whole transaction and write what it showed and printed to $(OUT)
+## Run the kiosk through one whole transaction on the emulated hardware (real pcscd,
+## ccTalk pty, private cupsd, center over mutual TLS) and write what it showed and
+## printed to $(OUT). Root, like the tests: the private pcscd and cupsd need it.
 demo: bootstrap
-	$(PY) -m kiosk demo --out $(OUT)
+	$(VENV)/bin/hw-emu run scenarios/happy_path.toml --out $(OUT) --clean
 
 ## Lint, type-check, import contracts, then the test suite
 test: bootstrap lint
