@@ -275,8 +275,11 @@ class PrinterPort(Protocol):
     def start(self, sink: EventSink) -> None: ...
     def stop(self) -> None: ...
 
-    def submit(self, document: bytes, *, duplex: bool = True) -> str:
-        """Queue a PDF from memory under a random title; returns the job id."""
+    def submit(self, document: bytes | bytearray, *, duplex: bool = True) -> str:
+        """Queue a PDF from memory under a random title; returns the job id.
+
+        The caller may overwrite a ``bytearray`` as soon as this returns (the kiosk
+        zeroes its copy of a certificate once the print system holds it)."""
         ...
 
     def cancel(self, job_id: str) -> None: ...

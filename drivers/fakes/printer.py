@@ -85,9 +85,10 @@ class FakePrinter(SinkOwner):
         self._emit(DeviceRecovered("printer"))
 
     # port ---------------------------------------------------------------------
-    def submit(self, document: bytes, *, duplex: bool = True) -> str:
+    def submit(self, document: bytes | bytearray, *, duplex: bool = True) -> str:
         if not self._ready:
             raise PrinterUnavailable("printer not ready")
+        document = bytes(document)  # the spool's own copy
         job = FakeJob(f"fake-{secrets.token_hex(4)}", count_pages(document), document)
         with self._jobs_lock:
             self.jobs[job.job_id] = job

@@ -200,7 +200,8 @@ class CupsPrinter:
             self.queue, requested_attributes=PRINTER_ATTRIBUTES))
         return _status_from(attrs)
 
-    def submit(self, document: bytes, *, duplex: bool = True, pages: int | None = None) -> str:
+    def submit(self, document: bytes | bytearray, *, duplex: bool = True,
+               pages: int | None = None) -> str:
         """Queue a PDF from memory under a random title; returns the job id.
 
         ``pages`` is the page count the center announced; without it the driver reads

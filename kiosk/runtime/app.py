@@ -598,12 +598,18 @@ class Executor:
         self.app.desk.printed(c.transaction_id, c.kept)
 
     # printer -----------------------------------------------------------------------
-    def _submit(self, kind: PrintKind, make_document: Callable[[], bytes]) -> None:
+    def _submit(self, kind: PrintKind, make_document: Callable[[], bytes | bytearray], *,
+                scrub: bool = False) -> None:
         """Make the document and queue it, on the printer lane: a document that cannot
-        be made (a receipt without its font) fails like a job, never the main loop."""
+        be made (a receipt without its font) fails like a job, never the main loop.
+        With ``scrub`` the buffer is zeroed once the print system has it."""
         def call() -> _JobRegistered:
             document = make_document()
-            job = self.d.printer.submit(document, duplex=kind is PrintKind.DOCUMENT)
+            try:
+                job = self.d.printer.submit(document, duplex=kind is PrintKind.DOCUMENT)
+            finally:
+                if scrub and isinstance(document, bytearray):
+                    document[:] = bytes(len(document))
             with self.app.data.lock:
                 self.app.data.jobs[job] = kind
             return _JobRegistered(job)
@@ -621,11 +627,12 @@ class Executor:
         assert isinstance(c, cmd.SubmitPrint)
         with self.app.data.lock:
             doc = self.app.data.documents.get(c.request_id)
-            document = bytes(doc.pdf) if doc is not None else None
+            # a buffer of our own (zeroed once handed over), never an immutable copy
+            document = bytearray(doc.pdf) if doc is not None else None
         if document is None:
             self.app.post(ev.PrintFinished(PrintKind.DOCUMENT, False, 0, "no-document"))
             return
-        self._submit(PrintKind.DOCUMENT, lambda: document)
+        self._submit(PrintKind.DOCUMENT, lambda: document, scrub=True)
 
     def _print_receipt(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.PrintReceipt)
