@@ -197,6 +197,7 @@ def test_runs_with_the_units_hardening(manager: UserManager) -> None:
             # protection, with only that interpreter shown again (read-only).
             props = [p.replace("ProtectHome=yes", "ProtectHome=tmpfs") for p in props]
             props.append(f"--property=BindReadOnlyPaths={prefix}")
+        props += [f"--property={bind}" for bind in _repo_binds()]
         manager.run(
             "systemd-run", "--user", f"--unit={UNIT}", "--collect", *props,
             "--property=WatchdogSec=5", f"--property=ReadWritePaths={state}",
@@ -243,6 +244,14 @@ def test_kiosk_run_itself_under_systemd(manager: UserManager) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _repo_binds() -> list[str]:
+    """PrivateTmp hides /tmp: a checkout that lives there (CI clones) is shown to
+    the unit again, read-only, at the same path."""
+    if REPO.resolve().parts[1:2] == ("tmp",) or str(REPO.resolve()).startswith("/var/tmp/"):
+        return [f"BindReadOnlyPaths={REPO.resolve()}"]
+    return []
+
+
 def _as_user_unit(text: str, base: Path, wired: bool, log: str) -> str:
     """A unit of systemd/ as the test's user manager can run it: the venv and the
     emulator's folder moved, the lines a user manager cannot honour (switching
@@ -268,7 +277,7 @@ def _as_user_unit(text: str, base: Path, wired: bool, log: str) -> str:
             lines += ["ProtectHome=tmpfs", f"BindReadOnlyPaths={prefix}"]
         elif line == "[Service]":
             lines += [line, f"StandardOutput=append:{base / log}",
-                      f"StandardError=append:{base / log}"]
+                      f"StandardError=append:{base / log}", *_repo_binds()]
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"
