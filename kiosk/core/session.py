@@ -371,7 +371,7 @@ class Session:
             return
         if event.timer is TimerId.SETTLE:
             if self.state is State.TAKE_PRINTOUT and not self.tray_occupied:
-                self._printout_taken(ev.TrayChanged(False))  # nothing came out to take
+                self._printout_done()  # nothing came out to take
             return
         if event.timer is TimerId.SCREEN:
             if self.state in INTERACTIVE and not self._t.more_time:
@@ -861,19 +861,18 @@ class Session:
         assert isinstance(event, ev.TrayChanged)
         if event.occupied:
             self._printout_arrived()
-            return
-        self._stop_alarm()
-        self._t.printout_alarm_done = True
-        if self._t.outcome is None:
-            self._finish(Outcome.COMPLETED)
         else:
-            self._continue_exit()
+            self._printout_done()
 
     def _printout_give_up(self) -> None:
         """Nobody took the printout: staff were alerted; wipe the data anyway.
 
         The idle screen refuses new customers while the tray sensor sees paper.
         """
+        self._printout_done()
+
+    def _printout_done(self) -> None:
+        """Taken, or nothing to take, or nobody will: on along the exit path."""
         self._stop_alarm()
         self._t.printout_alarm_done = True
         if self._t.outcome is None:
