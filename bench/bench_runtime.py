@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -110,7 +109,6 @@ def transactions(count: int) -> dict[str, float]:
         rss: dict[int, int] = {}
         durations: list[float] = []
         failure: list[BaseException] = []
-        stop = threading.Event()
 
         def customers() -> None:
             try:
@@ -126,18 +124,8 @@ def transactions(count: int) -> dict[str, float]:
                         rss[n] = _rss_kib()
             except BaseException as exc:  # noqa: BLE001 — reported by the parent
                 failure.append(exc)
-            finally:
-                stop.set()
 
-        app.start()
-        player = threading.Thread(target=customers, name="bench-customers")
-        player.start()
-        try:
-            app.run(stop, max_wait=0.02)
-        finally:
-            player.join(60)
-            app.supervisor.drain()
-            app.stop()
+        app.play_through(customers, max_wait=0.02)
         if failure:
             raise RuntimeError(f"transaction {len(durations) + 1} failed: {failure[0]}")
         return {"rss_kib": rss[count], "rss_10_kib": rss[min(10, count)],

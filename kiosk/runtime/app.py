@@ -350,6 +350,29 @@ class KioskApp:
         while not stop.is_set():
             self.step(max_wait)
 
+    def play_through(self, play: Callable[[], object], *, max_wait: float = 0.05,
+                     join_timeout: float = 60.0) -> None:
+        """Start, run the loop on this thread (where the UI lives) while ``play``
+        drives the kiosk from another, and stop once it returns. ``play`` reports
+        its own failures; the demo, the benchmarks and the crash test use this."""
+        stop = threading.Event()
+
+        def player() -> None:
+            try:
+                play()
+            finally:
+                stop.set()
+
+        self.start()
+        thread = threading.Thread(target=player, name="player")
+        thread.start()
+        try:
+            self.run(stop, max_wait)
+        finally:
+            thread.join(join_timeout)
+            self.supervisor.drain()
+            self.stop()
+
     def wait_for(self, predicate: Callable[[KioskApp], bool], timeout: float = 10.0) -> bool:
         """From another thread: block until ``predicate(app)`` holds after some event."""
         deadline = time.monotonic() + timeout

@@ -18,7 +18,6 @@ import importlib
 import os
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -100,19 +99,8 @@ def run_demo(out: Path, ui: str = "auto") -> int:
             resident.obtain(options=(("head_relation", "yes"),), coins=(500,))
         except ScriptError as exc:
             failure.append(str(exc))
-        finally:
-            stop.set()
 
-    stop = threading.Event()
-    app.start()
-    player = threading.Thread(target=play, name="demo-resident")
-    player.start()
-    try:
-        app.run(stop, max_wait=0.05)
-    finally:
-        player.join(timeout=30)
-        app.supervisor.drain()
-        app.stop()
+    app.play_through(play)
     totals = app.desk.journal.totals()
     transcript = "\n".join(app.transcript) + "\n"
     (out / "transcript.txt").write_text(transcript, encoding="utf-8")

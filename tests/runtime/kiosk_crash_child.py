@@ -12,7 +12,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -49,7 +48,6 @@ def run(app: KioskApp, control: ControlClient) -> int:
     app.handle = handle_and_tell  # type: ignore[method-assign]
     resident = Resident(app, pin="8163", drop_coin=control.insert,
                         slot_open=lambda v: bool(control.status()["acceptor"]["master"]))
-    stop = threading.Event()
     failed: list[str] = []
 
     def play() -> None:
@@ -57,16 +55,8 @@ def run(app: KioskApp, control: ControlClient) -> int:
             resident.obtain(CertificateKind.SEAL, copies=2, coins=(500, 500))
         except AssertionError as exc:
             failed.append(str(exc))
-        finally:
-            stop.set()
 
-    app.start()
-    player = threading.Thread(target=play)
-    player.start()
-    app.run(stop, 0.02)
-    player.join(30)
-    app.supervisor.drain()
-    app.stop()
+    app.play_through(play, max_wait=0.02)
     print("DONE" if not failed else f"FAILED {failed[0]}", flush=True)
     return 0 if not failed else 1
 
