@@ -52,6 +52,14 @@ from kiosk.core.maintenance import (
 )
 from kiosk.core.menu import ErrorCode, IssueRequest, KindOffer, Menu, Municipality
 from kiosk.core.money import Money, acceptable_coins
+from kiosk.core.registration import (
+    NumberPrinted,
+    PreviousPressed,
+    Registration,
+    RegistrationEvent,
+    RegistrationRequested,
+    Step,
+)
 from kiosk.core.states import (
     FLOW,
     INTERACTIVE,
@@ -103,6 +111,7 @@ class _Transaction:
     alarm_level: int = 0
     more_time: bool = False
     notice: str = ""
+    registration: Registration | None = None  # a koseki use-registration in progress
 
     def forget_pin(self) -> None:
         for i in range(len(self.pin)):
@@ -148,6 +157,8 @@ class Session:
             handler = TRANSITIONS.get(self.state, {}).get(type(event))
             if handler is None and isinstance(event, MaintenanceEvent):
                 handler = TRANSITIONS.get(self.state, {}).get(MaintenanceEvent)
+            if handler is None and isinstance(event, RegistrationEvent):
+                handler = TRANSITIONS.get(self.state, {}).get(RegistrationEvent)
             if handler is not None:
                 handler(self, event)
         except Exception:  # noqa: BLE001 — a bug must end in a defined state, not a crash
@@ -178,6 +189,8 @@ class Session:
             faults=tuple(sorted(self.faults)),
             maintenance=(self._maintenance.view() if self._maintenance is not None
                          and self.state is State.MAINTENANCE else None),
+            registration=(t.registration.view() if t.registration is not None
+                          and self.state is State.REGISTER else None),
         )
 
     @property
@@ -471,7 +484,12 @@ class Session:
             self._enter(State.READ_CARD)
 
     def _back_to_terms(self, event: Event) -> None:
-        self._enter(State.TERMS)
+        reg = self._t.registration
+        if reg is not None:  # back to the application, not to the terms
+            reg.card_abandoned()
+            self._enter(State.REGISTER)
+        else:
+            self._enter(State.TERMS)
 
     def _card_inserted(self, event: Event) -> None:
         self._enter(State.READ_CARD)
@@ -629,6 +647,11 @@ class Session:
     # ------------------------------------------------------------------ choose
 
     def _start_choosing(self) -> None:
+        reg = self._t.registration
+        if reg is not None:  # the card was for a use-registration: show it to confirm
+            reg.card_done()
+            self._enter(State.REGISTER)
+            return
         menu = self._t.menu
         if menu is None or not menu.municipalities:
             self._finish(Outcome.FAILED, ErrorCode.KIND_NOT_OFFERED)
@@ -931,6 +954,8 @@ class Session:
                 fee=m.fee, credited=m.credited, kept=m.kept, paid_out=m.paid_out, owed=m.owed,
                 error=t.error.value if t.error else ""))
         t.forget_pin()
+        if t.registration is not None:
+            t.registration.wipe()
         self._emit(cmd.Wipe())
 
     def _wipe_done(self, event: Event) -> None:
@@ -952,6 +977,51 @@ class Session:
         self.language = "ja"
         self.faults["wipe"] = "wipe-timeout"
         self._enter(State.OUT_OF_SERVICE)
+
+    # ------------------------------------------------------------------ registration
+
+    def _registration_start(self, event: Event) -> None:
+        """"Register for koseki certificates" on the terms screen (docs/registration.md)."""
+        if not isinstance(event, RegistrationRequested):
+            return
+        self._t.registration = Registration(key=self._new_id())
+        self._enter(State.REGISTER)
+
+    def _registration_event(self, event: Event) -> None:
+        assert isinstance(event, RegistrationEvent)
+        reg = self._t.registration
+        if reg is None:
+            return
+        if isinstance(event, NumberPrinted) and reg.step is Step.PRINTING:
+            self._t.printed_pages += event.pages if event.ok else 0
+        self._emit(*reg.handle(event))
+        self._after_registration(reg)
+
+    def _registration_printed(self, event: Event) -> None:
+        """The slip with the application number is a receipt-kind job."""
+        assert isinstance(event, ev.PrintFinished)
+        if event.kind is PrintKind.RECEIPT:
+            self._registration_event(NumberPrinted(event.ok, max(1, event.pages_done)))
+
+    def _registration_back(self, event: Event) -> None:
+        reg = self._t.registration
+        if reg is None:
+            return
+        self._emit(*reg.handle(PreviousPressed()))
+        self._after_registration(reg)
+
+    def _after_registration(self, reg: Registration) -> None:
+        if reg.left:
+            reg.wipe()
+            self._t.registration = None
+            self._enter(State.TERMS)
+        elif reg.wants_card:
+            self._enter(State.PLACE_CARD)
+        elif reg.finished:
+            self._finish(Outcome.COMPLETED)
+        else:
+            self._t.notice = ""
+            self._restart_screen_timer()
 
     # ------------------------------------------------------------------ maintenance
 
@@ -1062,6 +1132,7 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
         **_INTERACTIVE_COMMON,
         ev.TermsAccepted: _S._terms_accepted,
         ev.Back: _S._back_to_language,
+        RegistrationEvent: _S._registration_start,
     },
     State.PLACE_CARD: {
         **_INTERACTIVE_COMMON,
@@ -1168,6 +1239,12 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
         ev.DeviceRecovered: _S._oos_maybe_back,
         ev.OutOfServiceRequested: _S._oos_maybe_back,
         ev.DocumentReady: _S._late_document,
+    },
+    State.REGISTER: {
+        **_INTERACTIVE_COMMON,
+        RegistrationEvent: _S._registration_event,
+        ev.Back: _S._registration_back,
+        ev.PrintFinished: _S._registration_printed,
     },
     State.MAINTENANCE: {
         **_TIMER,

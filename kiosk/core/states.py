@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from kiosk.core.menu import ErrorCode, HouseholdMember, KindOffer, Municipality
+from kiosk.core.registration import RegistrationView
 
 
 class State(enum.StrEnum):
@@ -35,6 +36,7 @@ class State(enum.StrEnum):
     WIPE = "wipe"
     OUT_OF_SERVICE = "out_of_service"
     MAINTENANCE = "maintenance"
+    REGISTER = "register"  # koseki use-registration and its status check
 
 
 #: States where the resident is expected to act; their timeout first asks
@@ -42,6 +44,7 @@ class State(enum.StrEnum):
 INTERACTIVE = frozenset({
     State.LANGUAGE, State.TERMS, State.PLACE_CARD, State.PIN, State.CHOOSE_MUNICIPALITY,
     State.CHOOSE_KIND, State.CHOOSE_OPTIONS, State.CHOOSE_COPIES, State.CONFIRM, State.PAY,
+    State.REGISTER,
 })
 
 #: The main flow in order; used to decide which devices a transaction still needs.
@@ -60,6 +63,7 @@ DEFAULT_TIMEOUTS: Mapping[State, float] = MappingProxyType({
     State.RECEIPT: 60, State.TAKE_PRINTOUT: 180, State.REFUND: 120, State.ERROR: 30,
     State.CARD_LEFT: 180, State.WIPE: 30, State.OUT_OF_SERVICE: 30,
     State.MAINTENANCE: 300,  # idle for five minutes: logged out through wipe
+    State.REGISTER: 120,  # long forms: two minutes per screen, then "more time?"
 })
 
 #: Voice prompt said on entering a state (ids of assets/voice/<lang>/<id>.ogg).
@@ -143,3 +147,4 @@ class View:
     card_left_behind: bool = False
     faults: tuple[str, ...] = ()
     maintenance: object | None = None  # the maintenance mode's own view model
+    registration: RegistrationView | None = None  # the registration screens' view

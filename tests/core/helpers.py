@@ -13,6 +13,7 @@ from kiosk.core import events as ev
 from kiosk.core.events import PrintKind
 from kiosk.core.maintenance import MaintenanceEvent
 from kiosk.core.menu import CertificateKind
+from kiosk.core.registration import RegistrationRequested
 
 LEVELS = ev.HopperLevelsChanged(((100, 50), (10, 50)))
 RESIDENCE_CITY = "999911"
@@ -95,6 +96,11 @@ def reach(state: State, session: Session | None = None) -> Session:
     if state is State.OUT_OF_SERVICE:
         feed(s, [ev.DeviceFailed("printer", "media-jam")])
         assert s.state is State.OUT_OF_SERVICE
+        return s
+    if state is State.REGISTER:
+        reach(State.TERMS, s)
+        feed(s, [RegistrationRequested()])
+        assert s.state is State.REGISTER
         return s
     for target, events in PATH:
         feed(s, events)

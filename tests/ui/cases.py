@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kiosk.core import State, View
+from kiosk.core import registration as rg
 from kiosk.core.maintenance_mode import (
     Action,
     ActionFinished,
@@ -36,6 +37,7 @@ from kiosk.core.menu import (
     OptionSpec,
     Relation,
 )
+from kiosk.core.registration import RegistrationView, Step
 from tests.core.helpers import reach, reach_special
 
 
@@ -156,6 +158,62 @@ def cases(language: str) -> dict[str, View]:
                                               owed=100)
     for name, mv in maintenance_views().items():
         out[name] = replace(v[State.MAINTENANCE], maintenance=mv)
+    for name, rv in registration_views().items():
+        out[name] = replace(v[State.REGISTER], registration=rv)
+    return out
+
+
+def registration_views() -> dict[str, RegistrationView]:
+    """Every registration step, from a real sub-machine (fictional data only)."""
+    from tests.core.test_registration import at
+
+    base = at(Step.MENU).view()
+    out: dict[str, RegistrationView] = {"register": base}
+    for step in (Step.PREFECTURE, Step.MUNICIPALITY, Step.ADDRESS, Step.HEAD, Step.PHONE,
+                 Step.BIRTH, Step.EXPIRY, Step.CODE, Step.REVIEW):
+        out[f"register_{step.value}"] = at(step).view()
+    head = at(Step.HEAD)
+    for key in "さとう":
+        head.handle(rg.KeyTyped(key))
+    out["register_head_typing"] = head.view()
+    head.handle(rg.ConvertPressed())
+    out["register_head_candidates"] = head.view()
+    address = at(Step.ADDRESS)
+    for key in "みほん":
+        address.handle(rg.KeyTyped(key))
+    address.handle(rg.KeyboardSwitched())
+    out["register_address_digits"] = address.view()
+    out["register_municipality_not_participating"] = replace(
+        at(Step.MUNICIPALITY).view(), problem=rg.Problem.NOT_PARTICIPATING)
+    out["register_head_required"] = replace(at(Step.HEAD).view(), problem=rg.Problem.REQUIRED)
+    out["register_phone_invalid"] = replace(at(Step.PHONE).view(), text="12345",
+                                            problem=rg.Problem.PHONE)
+    out["register_birth_invalid"] = replace(at(Step.BIRTH).view(), text="19800230",
+                                            problem=rg.Problem.DATE)
+    out["register_expiry_past"] = replace(at(Step.EXPIRY).view(), text="20201231",
+                                          problem=rg.Problem.EXPIRED)
+    out["register_code_invalid"] = replace(at(Step.CODE).view(), text="123",
+                                           problem=rg.Problem.CODE)
+    card = at(Step.CARD)
+    card.card_done()
+    out["register_confirm"] = card.view()
+    out["register_confirm_unreachable"] = replace(card.view(), notice="center_unreachable")
+    out["register_submitting"] = replace(card.view(), step=Step.SUBMITTING)
+    done = replace(base, step=Step.DONE, number="202611230001", date="2026-11-23")
+    out["register_done"] = done
+    out["register_done_printed"] = replace(done, printed=True)
+    out["register_printing"] = replace(done, step=Step.PRINTING)
+    out["register_status_number"] = replace(base, step=Step.STATUS_NUMBER,
+                                            keyboard=rg.Keyboard.DIGITS, text="2026112300")
+    out["register_status_number_invalid"] = replace(
+        out["register_status_number"], text="12345", problem=rg.Problem.NUMBER)
+    out["register_status_wait"] = replace(base, step=Step.STATUS_WAIT)
+    result = replace(base, step=Step.STATUS_RESULT, number="202611230001")
+    for status in rg.ApplicationStatus:
+        out[f"register_status_{status.value}"] = replace(result, status=status)
+    out["register_status_rejected"] = replace(
+        result, status=rg.ApplicationStatus.REJECTED,
+        contact="見本市役所 市民課 戸籍係　電話 0000-00-0000（平日 8:30–17:15）")
     return out
 
 

@@ -32,6 +32,7 @@ from kiosk.ui.screens import (
     read_card,
     receipt,
     refund,
+    registration,
     remove_card,
     sign,
     take_printout,
@@ -66,6 +67,7 @@ BUILDERS: dict[State, Callable[[Ctx], Screen]] = {
     State.WIPE: wipe.build,
     State.OUT_OF_SERVICE: out_of_service.build,
     State.MAINTENANCE: maintenance.build,
+    State.REGISTER: registration.build,
 }
 
 

@@ -1,0 +1,312 @@
+"""The koseki use-registration sub-machine: form, kana input, validation, wipe."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from kiosk.core import registration as rg
+from kiosk.core.registration import Problem, Registration, Step
+
+TODAY = datetime.date(2026, 11, 23)
+PREFS = (rg.Prefecture("13", "東京都"), rg.Prefecture("27", "大阪府"))
+CITIES = (rg.DomicileMunicipality("999921", "見本市"),
+          rg.DomicileMunicipality("999931", "不参加村", participates=False))
+
+
+def keys(text: str) -> list[rg.RegistrationEvent]:
+    return [rg.KeyTyped(c) for c in text]
+
+
+def feed(r: Registration, events: list[rg.RegistrationEvent]) -> list:
+    out: list = []
+    for e in events:
+        out += r.handle(e)
+    return out
+
+
+def at(step: Step) -> Registration:
+    r = Registration("key-1")
+    path: list[tuple[Step, list[rg.RegistrationEvent]]] = [
+        (Step.PREFECTURE, [rg.ApplyChosen(), rg.PrefecturesListed(PREFS, TODAY)]),
+        (Step.MUNICIPALITY, [rg.PrefectureChosen("13"), rg.MunicipalitiesListed("13", CITIES)]),
+        (Step.ADDRESS, [rg.DomicileMunicipalityChosen("999921")]),
+        (Step.HEAD, [*keys("みほん"), rg.ConvertPressed(), rg.CandidateChosen(0),
+                    *keys("ちょう"), rg.ConvertPressed(), rg.CandidateChosen(0),
+                    *keys("1-2"), rg.NextPressed()]),
+        (Step.PHONE, [*keys("みほん"), rg.ConvertPressed(), rg.CandidateChosen(0),
+                      *keys("たろう"), rg.ConvertPressed(), rg.CandidateChosen(0),
+                      rg.NextPressed()]),
+        (Step.BIRTH, [*keys("09012345678"), rg.NextPressed()]),
+        (Step.EXPIRY, [*keys("19800401"), rg.NextPressed()]),
+        (Step.CODE, [*keys("20301231"), rg.NextPressed()]),
+        (Step.REVIEW, [*keys("1234"), rg.NextPressed()]),
+        (Step.CARD, [rg.NextPressed()]),
+    ]
+    if r.step is step:
+        return r
+    for target, events in path:
+        feed(r, events)
+        assert r.step is target, (target, r.step, r.problem)
+        if target is step:
+            return r
+    raise AssertionError(step)
+
+
+def test_apply_path_builds_the_application_and_submits_it_once_confirmed():
+    r = at(Step.CARD)
+    assert r.wants_card
+    app = r.application()
+    assert app.municipality == "999921"
+    assert app.address == "見本町1-2"
+    assert app.head_of_family == "見本太郎"
+    assert app.phone == "09012345678"
+    assert (app.birth_date, app.card_expiry, app.security_code) == (
+        "1980-04-01", "2030-12-31", "1234")
+    r.card_done()
+    assert r.step is Step.CONFIRM
+    out = r.handle(rg.ApplicationConfirmed())
+    assert out == [rg.SubmitApplication("key-1", app)]
+    r.handle(rg.ApplicationAccepted("202611230001", "2026-11-23"))
+    assert r.step is Step.DONE and r.view().fields == ()
+    assert r.handle(rg.PrintNumberRequested()) == [
+        rg.PrintApplicationNumber("202611230001", "2026-11-23")]
+    r.handle(rg.NumberPrinted(True))
+    assert r.step is Step.DONE and r.view().printed
+    assert r.handle(rg.PrintNumberRequested()) == []  # once is enough
+    r.handle(rg.RegistrationClosed())
+    assert r.finished
+
+
+def test_personal_data_stays_out_of_every_repr():
+    r = at(Step.CARD)
+    text = repr(r) + repr(r.view()) + repr(r.application()) + repr(rg.KeyTyped("9"))
+    for secret in ("太郎", "町1", "0901234", "1980", "2030", "1234"):
+        assert secret not in text
+
+
+def test_wipe_forgets_everything_typed():
+    r = at(Step.CARD)
+    r.wipe()
+    v = r.view()
+    assert v.fields == () and v.text == "" and v.municipality is None
+    with pytest.raises(AssertionError):
+        r.application()  # nothing left to send
+
+
+@pytest.mark.parametrize(("step", "typed", "problem"), [
+    (Step.PHONE, "", Problem.REQUIRED),
+    (Step.PHONE, "12345", Problem.PHONE),
+    (Step.PHONE, "1901234567", Problem.PHONE),
+    (Step.BIRTH, "19800230", Problem.DATE),
+    (Step.BIRTH, "1980041", Problem.DATE),
+    (Step.BIRTH, "20301231", Problem.BIRTH_FUTURE),
+    (Step.EXPIRY, "20201231", Problem.EXPIRED),
+    (Step.EXPIRY, "20261322", Problem.DATE),
+    (Step.CODE, "123", Problem.CODE),
+])
+def test_invalid_inputs_are_refused_with_a_reason(step, typed, problem):
+    r = at(step)
+    feed(r, [*keys(typed), rg.NextPressed()])
+    assert r.step is step and r.view().problem is problem
+    r.handle(rg.FieldCleared())
+    assert r.view().problem is None and r.view().text == ""
+
+
+def test_expiry_today_is_still_valid():
+    r = at(Step.EXPIRY)
+    feed(r, [*keys(TODAY.strftime("%Y%m%d")), rg.NextPressed()])
+    assert r.step is Step.CODE
+
+
+def test_digit_fields_take_only_digits_up_to_their_length():
+    r = at(Step.CODE)
+    feed(r, keys("1a2あ345"))
+    assert r.view().text == "1234"
+
+
+def test_a_municipality_that_does_not_take_part_is_refused():
+    r = at(Step.MUNICIPALITY)
+    r.handle(rg.DomicileMunicipalityChosen("999931"))
+    assert r.step is Step.MUNICIPALITY and r.view().problem is Problem.NOT_PARTICIPATING
+    r.handle(rg.DomicileMunicipalityChosen("nowhere"))
+    assert r.step is Step.MUNICIPALITY
+
+
+def test_municipalities_of_another_prefecture_are_ignored():
+    r = Registration("k")
+    feed(r, [rg.ApplyChosen(), rg.PrefecturesListed(PREFS, TODAY), rg.PrefectureChosen("13"),
+             rg.MunicipalitiesListed("27", CITIES)])
+    assert r.view().municipalities == ()
+
+
+def test_kana_marks_and_small_kana():
+    assert rg.apply_mark("か", "dakuten") == "が"
+    assert rg.apply_mark("が", "dakuten") == "か"
+    assert rg.apply_mark("は", "handakuten") == "ぱ"
+    assert rg.apply_mark("ば", "handakuten") == "ぱ"
+    assert rg.apply_mark("つ", "small") == "っ"
+    assert rg.apply_mark("ん", "dakuten") == "ん"
+    assert rg.apply_mark("", "small") == ""
+    r = at(Step.HEAD)
+    r.handle(rg.FieldCleared())
+    feed(r, [*keys("さとう"), rg.KeyTyped("dakuten")])
+    assert r.view().pending == "さとゔ"
+    feed(r, [rg.KeyTyped("dakuten"), rg.KanaKept()])
+    assert r.view().text == "さとう" and r.view().pending == ""
+
+
+def test_conversion_offers_kanji_and_combines_known_readings():
+    assert rg.candidates("やまだ") == ("山田",)
+    assert "中野" in rg.candidates("なかの")
+    assert rg.candidates("ぬ") == ()
+    r = at(Step.HEAD)
+    feed(r, [rg.FieldCleared(), *keys("わたなべ"), rg.ConvertPressed()])
+    assert r.view().candidates == ("渡辺", "渡邊")
+    r.handle(rg.CandidateChosen(1))
+    assert r.view().text == "渡邊"
+
+
+def test_kana_is_an_accepted_entry():
+    r = at(Step.HEAD)
+    feed(r, [rg.FieldCleared(), *keys("ぬまた"), rg.NextPressed()])
+    assert r.step is Step.PHONE
+
+
+def test_back_keeps_what_was_typed_and_leaves_from_the_menu():
+    r = at(Step.PHONE)
+    feed(r, [*keys("0312"), rg.PreviousPressed()])
+    assert r.step is Step.HEAD
+    r.handle(rg.NextPressed())
+    assert r.step is Step.PHONE and r.view().text == "0312"
+    r = Registration("k")
+    r.handle(rg.PreviousPressed())
+    assert r.left
+
+
+def test_status_check():
+    r = Registration("k")
+    r.handle(rg.StatusChosen())
+    feed(r, [*keys("12345"), rg.NextPressed()])
+    assert r.view().problem is Problem.NUMBER
+    r.handle(rg.FieldCleared())
+    out = feed(r, [*keys("202611230001"), rg.NextPressed()])
+    assert out == [rg.QueryApplication("202611230001")] and r.waiting
+    r.handle(rg.StatusReported("202611230001", rg.ApplicationStatus.REJECTED,
+                               "見本市役所 市民課 0000-00-0000"))
+    v = r.view()
+    assert v.step is Step.STATUS_RESULT and v.status is rg.ApplicationStatus.REJECTED
+    assert v.contact
+
+
+def test_center_failure_returns_to_a_screen_the_resident_can_act_on():
+    r = at(Step.CARD)
+    r.card_done()
+    r.handle(rg.ApplicationConfirmed())
+    r.handle(rg.RegistrationCenterFailed("center_unreachable"))
+    assert r.step is Step.CONFIRM and r.view().notice == "center_unreachable"
+    out = r.handle(rg.ApplicationConfirmed())
+    assert out and out[0].key == "key-1"  # the same key: the center will not file it twice
+
+
+def test_events_out_of_place_change_nothing():
+    every = [rg.ApplyChosen(), rg.StatusChosen(), rg.PrefectureChosen("13"),
+             rg.DomicileMunicipalityChosen("999921"), rg.KeyTyped("あ"), rg.KeyDeleted(),
+             rg.FieldCleared(), rg.ConvertPressed(), rg.CandidateChosen(3), rg.KanaKept(),
+             rg.NextPressed(), rg.PreviousPressed(), rg.ApplicationConfirmed(),
+             rg.PrintNumberRequested(), rg.RegistrationClosed(),
+             rg.PrefecturesListed(PREFS, TODAY), rg.MunicipalitiesListed("13", CITIES),
+             rg.ApplicationAccepted("1", "2026-11-23"), rg.RegistrationCenterFailed("x"),
+             rg.StatusReported("1", rg.ApplicationStatus.PENDING), rg.NumberPrinted(True)]
+    for step in (Step.MENU, Step.PREFECTURE, Step.ADDRESS, Step.PHONE, Step.CARD):
+        for event in every:
+            r = at(step)
+            r.handle(event)
+            assert isinstance(r.step, Step) and r.notice != "internal", (step, event)
+
+
+# ---------------------------------------------------------------- in the session
+
+def _session_at_card():
+    from kiosk.core import State
+    from kiosk.core import events as ev
+    from tests.core.helpers import feed as sfeed
+    from tests.core.helpers import reach
+
+    s = reach(State.TERMS)
+    sfeed(s, [rg.RegistrationRequested()])
+    assert s.state is State.REGISTER
+    reg = s._t.registration
+    assert reg is not None
+    # the same inputs as at(Step.CARD), through the session
+    template = at(Step.CARD)
+    reg.__dict__.update({k: v for k, v in template.__dict__.items() if k != "_key"})
+    reg.step = Step.REVIEW
+    sfeed(s, [rg.NextPressed()])
+    assert s.state is State.PLACE_CARD
+    return s, ev, sfeed
+
+
+def test_session_runs_the_card_steps_then_shows_the_application():
+    from kiosk.center.fake import FICTIONAL_MENU
+    from kiosk.core import State
+    from kiosk.core import commands as cmd
+    from tests.core.helpers import PIN_OK
+
+    s, ev, sfeed = _session_at_card()
+    sfeed(s, [ev.Back()])
+    assert s.state is State.REGISTER and s.view().registration.step is Step.REVIEW
+    sfeed(s, [rg.NextPressed(), ev.CardInserted(), ev.CardRead(3), *PIN_OK, ev.PinVerified(),
+              ev.CenterSessionOpened(), ev.ResidentAuthenticated(FICTIONAL_MENU)])
+    assert s.state is State.REMOVE_CARD
+    sfeed(s, [ev.CardRemoved()])
+    assert s.state is State.REGISTER and s.view().registration.step is Step.CONFIRM
+    out = s.handle(rg.ApplicationConfirmed())
+    submit = [c for c in out if isinstance(c, rg.SubmitApplication)]
+    assert len(submit) == 1 and submit[0].application.phone == "09012345678"
+    sfeed(s, [rg.ApplicationAccepted("202611230001", "2026-11-23"),
+              rg.PrintNumberRequested(), rg.NumberPrinted(True), rg.RegistrationClosed()])
+    assert s.state is State.TAKE_PRINTOUT
+    reg = s._t.registration
+    out = sfeed(s, [ev.TrayChanged(True), ev.TrayChanged(False)])
+    assert s.state is State.WIPE and cmd.Wipe() in out
+    assert reg.view().fields == () and reg.number == ""
+    sfeed(s, [ev.WipeDone(True)])
+    assert s.state is State.IDLE and s._t.registration is None and s.view().registration is None
+
+
+def test_cancel_in_the_form_wipes_what_was_typed():
+    from kiosk.core import State
+
+    s, ev, sfeed = _session_at_card()
+    reg = s._t.registration
+    sfeed(s, [ev.Back(), ev.Cancel()])
+    assert s.state is State.WIPE
+    assert reg.view().fields == ()
+    text = " ".join(repr(c) for c in sfeed(s, [ev.WipeDone(True)]))
+    assert "0901234" not in text
+
+
+def test_back_from_the_registration_menu_returns_to_the_terms():
+    from kiosk.core import State
+    from kiosk.core import events as ev
+    from tests.core.helpers import feed as sfeed
+    from tests.core.helpers import reach
+
+    s = reach(State.TERMS)
+    sfeed(s, [rg.RegistrationRequested(), ev.Back()])
+    assert s.state is State.TERMS and s._t.registration is None
+    sfeed(s, [ev.TermsAccepted()])
+    assert s.state is State.PLACE_CARD  # the normal flow is unchanged
+
+
+def test_the_address_keyboard_switches_to_digits_and_back():
+    r = at(Step.ADDRESS)
+    feed(r, [*keys("みほん"), rg.KeyboardSwitched()])
+    assert r.view().keyboard is rg.Keyboard.DIGITS and r.view().text == "みほん"
+    feed(r, [*keys("3-4"), rg.KeyboardSwitched()])
+    assert r.view().keyboard is rg.Keyboard.KANA and r.view().text == "みほん3-4"
+    r = at(Step.PHONE)
+    r.handle(rg.KeyboardSwitched())
+    assert r.view().keyboard is rg.Keyboard.DIGITS  # a digits field has nothing to switch
