@@ -7,10 +7,18 @@ client against ``hw_emulator``'s center instead.
 
 from __future__ import annotations
 
+import datetime
 import secrets
 import threading
 
-from kiosk.center.port import CenterError, CenterSession, DeliveryResult, IssuedDocument
+from kiosk.center.port import (
+    CenterError,
+    CenterSession,
+    DeliveryResult,
+    IssuedDocument,
+    RegistrationReceipt,
+    RegistrationState,
+)
 from kiosk.core.menu import (
     CertificateKind,
     ErrorCode,
@@ -21,6 +29,12 @@ from kiosk.core.menu import (
     Municipality,
     OptionSpec,
     Relation,
+)
+from kiosk.core.registration import (
+    Application,
+    ApplicationStatus,
+    DomicileMunicipality,
+    Prefecture,
 )
 
 RESIDENCE_OPTIONS = (
@@ -85,6 +99,10 @@ class FakeCenter:
         self._failures: dict[str, ErrorCode] = {}
         self._open: set[str] = set()
         self._lock = threading.Lock()
+        self.today = datetime.date(2026, 11, 23)  # the center's date, for the registration
+        self._registrations: dict[str, RegistrationReceipt] = {}  # idempotency key → receipt
+        self.registration_states: dict[str, RegistrationState] = {}
+        self.applications: dict[str, Application] = {}
 
     # helpers for tests ------------------------------------------------------
     def fail_next(self, call: str, code: ErrorCode) -> None:
@@ -134,3 +152,47 @@ class FakeCenter:
     def close(self, session: CenterSession) -> None:
         self.calls.append("close")
         self._open.discard(session.session_id)
+
+    # RegistrationPort (docs/registration.md) ---------------------------------
+    def list_prefectures(self) -> tuple[tuple[Prefecture, ...], datetime.date]:
+        self._enter("list_prefectures")
+        return FICTIONAL_PREFECTURES, self.today
+
+    def list_municipalities(self, prefecture: str) -> tuple[DomicileMunicipality, ...]:
+        self._enter("list_municipalities")
+        return FICTIONAL_DOMICILES.get(prefecture, ())
+
+    def submit_registration(self, session: CenterSession, key: str,
+                            application: Application) -> RegistrationReceipt:
+        self._enter("submit_registration")
+        if session.session_id not in self._open:
+            raise CenterError(ErrorCode.INTERNAL, "fake center: session not open")
+        with self._lock:
+            receipt = self._registrations.get(key)
+            if receipt is None:
+                number = f"{self.today:%Y%m%d}{len(self._registrations) + 1:04d}"
+                receipt = RegistrationReceipt(number, self.today.isoformat())
+                self._registrations[key] = receipt
+                self.registration_states[number] = RegistrationState(ApplicationStatus.PENDING)
+                self.applications[number] = application
+        return receipt
+
+    def registration_status(self, number: str) -> RegistrationState:
+        self._enter("registration_status")
+        return self.registration_states.get(number, RegistrationState(ApplicationStatus.UNKNOWN))
+
+    def decide(self, number: str, approve: bool) -> None:
+        """The municipality's decision (a test helper)."""
+        status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+        contact = "" if approve else FICTIONAL_CONTACT
+        self.registration_states[number] = RegistrationState(status, contact)
+
+
+#: Fictional prefectures and municipalities for the registration screens (codes 99xxxx).
+FICTIONAL_PREFECTURES = (Prefecture("99", "架空県"), Prefecture("98", "見本府"))
+FICTIONAL_DOMICILES: dict[str, tuple[DomicileMunicipality, ...]] = {
+    "99": (DomicileMunicipality("999922", "仮想町"), DomicileMunicipality("999911", "架空市"),
+           DomicileMunicipality("999944", "不参加村", participates=False)),
+    "98": (DomicileMunicipality("999933", "見本村"),),
+}
+FICTIONAL_CONTACT = "仮想町役場 住民課 戸籍係 0000-00-0000"

@@ -12,11 +12,18 @@ turns into the right screen; messages carry no personal data.
 
 from __future__ import annotations
 
+import datetime
 import enum
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from kiosk.core.menu import ErrorCode, IssueRequest, Menu
+from kiosk.core.registration import (
+    Application,
+    ApplicationStatus,
+    DomicileMunicipality,
+    Prefecture,
+)
 
 
 class CenterError(Exception):
@@ -72,4 +79,45 @@ class CenterPort(Protocol):
 
     def close(self, session: CenterSession) -> None:
         """End the session. Safe to call twice and after failures."""
+        ...
+
+
+@dataclass(frozen=True)
+class RegistrationReceipt:
+    """The center filed a koseki use-registration: its number and the date received."""
+
+    number: str
+    date: str  # ISO
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    status: ApplicationStatus
+    contact: str = ""  # the domicile municipality's office, shown when rejected
+
+
+@runtime_checkable
+class RegistrationPort(Protocol):
+    """Koseki use-registration (docs/registration.md, center-protocol.md §9).
+
+    A separate protocol so that a center without it still satisfies
+    :class:`CenterPort`; the runtime answers "center unreachable" to the
+    registration screens when the center it was given lacks these calls.
+    """
+
+    def list_prefectures(self) -> tuple[tuple[Prefecture, ...], datetime.date]:
+        """Prefectures with municipalities taking part, and the center's date."""
+        ...
+
+    def list_municipalities(self, prefecture: str) -> tuple[DomicileMunicipality, ...]:
+        """A prefecture's municipalities, each marked whether it takes part."""
+        ...
+
+    def submit_registration(self, session: CenterSession, key: str,
+                            application: Application) -> RegistrationReceipt:
+        """File the application over the authenticated session; ``key`` makes it idempotent."""
+        ...
+
+    def registration_status(self, number: str) -> RegistrationState:
+        """Pending, approved, rejected, or unknown (no such number)."""
         ...

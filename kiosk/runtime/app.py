@@ -35,9 +35,10 @@ from drivers.errors import (
     ReaderUnavailable,
     UnsupportedTokenError,
 )
-from kiosk.center.port import CenterError, CenterPort, DeliveryResult
+from kiosk.center.port import CenterError, CenterPort, DeliveryResult, RegistrationPort
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
+from kiosk.core import registration as rg
 from kiosk.core.events import Event, PrintKind
 from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
@@ -424,6 +425,8 @@ class Executor:
         handler = self._handlers.get(type(command))
         if handler is None and isinstance(command, MaintenanceCommand):
             handler = self._maintenance
+        if handler is None and isinstance(command, rg.RegistrationCommand):
+            handler = self._registration
         if handler is None:
             log.error("no handler for %s", type(command).__name__)
             return
@@ -671,6 +674,57 @@ class Executor:
         job = self.app.data.job_for(c.kind)
         if job is not None:
             self._lane("printer", lambda: self.d.printer.cancel(job), lambda exc: None)
+
+    # koseki use-registration (docs/registration.md) --------------------------------
+    def _registration(self, c: cmd.Command) -> None:
+        """Center calls on the center lane; the slip on the printer lane. Logs name the
+        call only: what the resident typed never reaches a log or an exception text."""
+        center = self.app.center
+
+        def failed(exc: BaseException) -> Event:
+            code = exc.code if isinstance(exc, CenterError) else None
+            unreachable = code in (None, ErrorCode.CENTER_UNREACHABLE, ErrorCode.CENTER_BUSY)
+            return rg.RegistrationCenterFailed("center_unreachable" if unreachable else "refused")
+
+        if isinstance(c, rg.PrintApplicationNumber):
+            if self.app._receipt is None:  # no font configured: nothing can be drawn
+                self.app.post(ev.PrintFinished(PrintKind.RECEIPT, False, 0, "no-renderer"))
+                return
+            from kiosk.runtime.registration_slip import render_slip  # noqa: PLC0415 — reportlab only when needed
+            number, date = c.number, c.date
+            self._submit(PrintKind.RECEIPT, lambda: render_slip(number, date))
+            return
+        if not isinstance(center, RegistrationPort):
+            log.error("the center offers no registration calls")
+            self.app.post(rg.RegistrationCenterFailed("center_unreachable"))
+            return
+        call: Callable[[], Event]
+        match c:
+            case rg.ListPrefectures():
+                def call() -> Event:
+                    prefectures, today = center.list_prefectures()
+                    return rg.PrefecturesListed(prefectures, today)
+            case rg.ListMunicipalities(prefecture=prefecture):
+                def call() -> Event:
+                    return rg.MunicipalitiesListed(prefecture,
+                                                   center.list_municipalities(prefecture))
+            case rg.SubmitApplication(key=key, application=application):
+                def call() -> Event:
+                    with self.app.data.lock:
+                        session = self.app.data.center
+                    if session is None:
+                        return rg.RegistrationCenterFailed("center_unreachable")
+                    receipt = center.submit_registration(session, key, application)
+                    log.info("registration filed")
+                    return rg.ApplicationAccepted(receipt.number, receipt.date)
+            case rg.QueryApplication(number=number):
+                def call() -> Event:
+                    state = center.registration_status(number)
+                    return rg.StatusReported(number, state.status, state.contact)
+            case _:
+                log.error("no handler for %s", type(c).__name__)
+                return
+        self._lane("center", call, failed)
 
     # maintenance -------------------------------------------------------------------
     def _maintenance(self, c: cmd.Command) -> None:
