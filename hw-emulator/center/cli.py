@@ -63,6 +63,16 @@ def register(subparsers: Any) -> None:
     reports.add_argument("--state", type=Path, default=DEFAULT_STATE)
     reports.set_defaults(handler=_reports)
 
+    reg = sub.add_parser("registration", help="koseki use-registrations: list, approve, "
+                                              "reject, or decide by themselves after --auto s")
+    reg.add_argument("action", nargs="?", choices=("list", "approve", "reject", "auto"),
+                     default="list")
+    reg.add_argument("number", nargs="?", help="application number (approve, reject)")
+    reg.add_argument("--after", type=float, default=None,
+                     help="auto: decide after this many seconds (omit: only on command)")
+    reg.add_argument("--state", type=Path, default=DEFAULT_STATE)
+    reg.set_defaults(handler=_registration)
+
 
 def _run(args: argparse.Namespace) -> int:
     from hw_emulator.center import start_center  # noqa: PLC0415 — keeps `hw-emu` start fast
@@ -157,6 +167,20 @@ def _link(args: argparse.Namespace) -> int:
 
 def _reports(args: argparse.Namespace) -> int:
     print(json.dumps(_admin(args.state, "GET", "/admin/reports"), indent=2))
+    return 0
+
+
+def _registration(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        answer = _admin(args.state, "GET", "/admin/registrations")
+    elif args.action == "auto":
+        answer = _admin(args.state, "POST", "/admin/registrations", {"auto_after": args.after})
+    else:
+        if not args.number:
+            sys.exit(f"hw-emu center registration {args.action} NUMBER")
+        answer = _admin(args.state, "POST", "/admin/registrations",
+                        {"number": args.number, "decision": args.action})
+    print(json.dumps(answer, ensure_ascii=False))
     return 0
 
 

@@ -31,7 +31,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,24 @@ IDLE_TIMEOUT = 30.0
 _ID = re.compile(r"[0-9A-Za-z_-]{16,128}")
 _SESSION_PATH = re.compile(
     r"^/v1/sessions/(?P<sid>[0-9a-f]{32})(?P<rest>/authenticate|/menu|/close|/documents"
+    r"|/registrations"
     r"|/documents/(?P<rid>[0-9A-Za-z_-]{16,128})/(?:cancel|delivery))$")
+
+
+#: The fictional prefecture of every fictional municipality, and one that does not take part.
+PREFECTURE = ("99", "架空県")
+NOT_TAKING_PART = (("999909", "不参加町"),)
+JST = dt.timezone(dt.timedelta(hours=9), "JST")
+
+
+@dataclass
+class _Application:
+    """A koseki use-registration as the emulator keeps it: whose, where, and the decision."""
+
+    resident_id: str
+    municipality: str
+    filed: dt.datetime
+    status: str = "pending"
 
 
 @dataclass
@@ -119,6 +136,7 @@ class CenterEmulator:
         self.state_dir = Path(state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.world = world or World.load()
+        self._residents_at_start = dict(self.world.residents)  # reset() undoes approvals
         self.pki = cards.ensure_center_pki(self.state_dir)
         self.default_kiosk = cards.kiosk_credentials(self.pki)
         secret_path = self.state_dir / "center-secret.bin"
@@ -142,6 +160,8 @@ class CenterEmulator:
         self._issued: list[str] = []  # request ids rendered, in order
         self._markers: list[str] = []  # each rendered document's unique marker
         self._links: dict[int, tuple[str, bool]] = {}  # card serial -> (resident, revoked)
+        self._applications: dict[str, _Application] = {}  # koseki use-registrations
+        self._registration_auto: float | None = None  # decide by itself after this many s
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
         self._overwrite_slot: tuple[int, bytes] | None = None
@@ -286,6 +306,9 @@ class CenterEmulator:
             self._issued.clear()
             self._links.clear()
             self._last_delivered.clear()
+            self._applications.clear()
+            self._registration_auto = None
+            self.world.residents.update(self._residents_at_start)
             self._held = threading.Semaphore(0)
         self._clock = None
 
@@ -394,6 +417,8 @@ class CenterEmulator:
             return _error("center_busy", 503, (("Retry-After", "0"),))
         if method == "GET" and path == "/v1/health":
             return _json_answer(200, {"status": "ok", "protocol": 1})
+        if method == "GET" and path.startswith("/v1/registration"):
+            return self._registration_lookup(path)
         if method != "POST" and not path.endswith("/menu"):
             return _error("bad_request", 405)
         try:
@@ -457,6 +482,8 @@ class CenterEmulator:
                 return self._authenticate(session, doc)
             if rest == "/menu":
                 return _json_answer(200, {"menu": self._menu(session)})
+            if rest == "/registrations":
+                return self._register(session, doc)
             if rest == "/documents":
                 if key != doc.get("request_id"):
                     raise Refused("bad_request", 400)
@@ -470,6 +497,80 @@ class CenterEmulator:
             return _error(exc.code, exc.status)
         except (KeyError, TypeError, ValueError):
             return _error("bad_request", 400)
+
+    # koseki use-registration (center-protocol.md §9) ---------------------------------
+    def _participates(self, code: str) -> bool:
+        m = self.world.municipalities.get(code)
+        return m is not None and any(k.startswith("koseki") for k in m.kinds)
+
+    def _registration_lookup(self, path: str) -> Answer:
+        parts = path.split("/")[2:]  # ['registration', 'prefectures', …] or ['registrations', n]
+        if parts == ["registration", "prefectures"]:
+            return _json_answer(200, {"date": self.now().astimezone(JST).date().isoformat(),
+                                      "prefectures": [{"code": PREFECTURE[0],
+                                                       "name": PREFECTURE[1]}]})
+        if len(parts) == 4 and parts[:2] == ["registration", "prefectures"] \
+                and parts[3] == "municipalities":
+            if parts[2] != PREFECTURE[0]:
+                return _json_answer(200, {"municipalities": []})
+            listed = [{"code": m.code, "name": m.name, "participates": self._participates(m.code)}
+                      for m in self.world.municipalities.values()]
+            listed += [{"code": c, "name": n, "participates": False} for c, n in NOT_TAKING_PART]
+            return _json_answer(200, {"municipalities": listed})
+        if len(parts) == 2 and parts[0] == "registrations":
+            with self._lock:
+                application = self._applications.get(parts[1])
+            if application is None:
+                return _json_answer(200, {"status": "unknown"})
+            self._auto_decide(parts[1], application)
+            contact = ""
+            if application.status == "rejected":
+                m = self.world.municipalities[application.municipality]
+                contact = f"{m.name}役場 戸籍係（{m.office_address}）"
+            return _json_answer(200, {"status": application.status, "contact": contact})
+        return _error("bad_request", 404)
+
+    def _register(self, session: _Session, doc: dict[str, Any]) -> Answer:
+        if session.resident_id is None:
+            raise Refused("not_authenticated", 401)
+        code = doc["municipality"]
+        fields = ("address", "head_of_family", "phone", "birth_date", "card_expiry",
+                  "security_code")
+        if not isinstance(code, str) or not all(isinstance(doc.get(f), str) and doc[f]
+                                                for f in fields):
+            raise Refused("bad_request", 400)
+        if not self._participates(code):
+            raise Refused("not_participating", 422)
+        if not (len(doc["security_code"]) == 4 and doc["security_code"].isdigit()):
+            raise Refused("bad_request", 400)
+        today = self.now().astimezone(JST).date()
+        with self._lock:
+            number = f"{today:%Y%m%d}{len(self._applications) + 1:04d}"
+            # what the municipality keeps; the emulator keeps no typed personal data
+            self._applications[number] = _Application(session.resident_id, code, self.now())
+        return _json_answer(201, {"number": number, "date": today.isoformat()})
+
+    def _auto_decide(self, number: str, application: _Application) -> None:
+        after = self._registration_auto
+        if application.status == "pending" and after is not None \
+                and (self.now() - application.filed).total_seconds() >= after:
+            resident = self.world.residents[application.resident_id]
+            matches = (resident.domicile is not None
+                       and resident.domicile.municipality == application.municipality)
+            self.decide_registration(number, "approve" if matches else "reject")
+
+    def decide_registration(self, number: str, decision: str) -> str:
+        """The domicile municipality's decision; approval puts its koseki in the menu."""
+        if decision not in ("approve", "reject"):
+            raise ValueError("decision is approve or reject")
+        with self._lock:
+            application = self._applications[number]
+            application.status = "approved" if decision == "approve" else "rejected"
+            resident = self.world.residents[application.resident_id]
+            if decision == "approve" and resident.domicile is not None \
+                    and resident.domicile.municipality == application.municipality:
+                self.world.residents[resident.id] = replace(resident, koseki_registered=True)
+        return application.status
 
     # calls ---------------------------------------------------------------------------
     def _open(self, kiosk_id: str) -> Answer:
@@ -708,6 +809,19 @@ class CenterEmulator:
                 self.link_card(int(doc["serial"], 16), doc["resident"],
                                revoked=bool(doc.get("revoked", False)))
                 return _json_answer(200, {"linked": doc["serial"]})
+            if path == "/admin/registrations" and method == "GET":
+                with self._lock:
+                    listed = [{"number": n, "municipality": a.municipality, "status": a.status}
+                              for n, a in self._applications.items()]
+                return _json_answer(200, {"registrations": listed,
+                                          "auto_after": self._registration_auto})
+            if path == "/admin/registrations" and method == "POST":
+                if "auto_after" in doc:
+                    after = doc["auto_after"]
+                    self._registration_auto = None if after is None else float(after)
+                    return _json_answer(200, {"auto_after": self._registration_auto})
+                status = self.decide_registration(str(doc["number"]), doc["decision"])
+                return _json_answer(200, {"number": doc["number"], "status": status})
             if path == "/admin/reports" and method == "GET":
                 return _json_answer(200, {"refusals": self.refusals,
                                           "deliveries": self.deliveries,

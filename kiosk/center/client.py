@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import enum
 import json
 import logging
@@ -37,7 +38,14 @@ import httpx
 from cryptography import x509
 
 from kiosk.center import envelope as env
-from kiosk.center.port import CenterError, CenterSession, DeliveryResult, IssuedDocument
+from kiosk.center.port import (
+    CenterError,
+    CenterSession,
+    DeliveryResult,
+    IssuedDocument,
+    RegistrationReceipt,
+    RegistrationState,
+)
 from kiosk.core.menu import (
     CertificateKind,
     ErrorCode,
@@ -48,6 +56,12 @@ from kiosk.core.menu import (
     Municipality,
     OptionSpec,
     Relation,
+)
+from kiosk.core.registration import (
+    Application,
+    ApplicationStatus,
+    DomicileMunicipality,
+    Prefecture,
 )
 
 log = logging.getLogger("kiosk.center")
@@ -70,6 +84,7 @@ WIRE_ERRORS: dict[str, ErrorCode] = {
     "under_age": ErrorCode.UNDER_AGE,
     "moved_out": ErrorCode.MOVED_OUT,
     "not_registered": ErrorCode.NOT_REGISTERED,
+    "not_participating": ErrorCode.NOT_REGISTERED,
     "center_busy": ErrorCode.CENTER_BUSY,
     "session_unknown": ErrorCode.INTERNAL,
     "session_closed": ErrorCode.INTERNAL,
@@ -508,6 +523,68 @@ class HttpCenter:
                         exc.code)
         log.info("center session %s closed", session.session_id)
 
+    # RegistrationPort (protocol §9, docs/registration.md) ----------------------
+    def list_prefectures(self) -> tuple[tuple[Prefecture, ...], datetime.date]:
+        doc = self._get("list_prefectures", "/registration/prefectures")
+        try:
+            today = datetime.date.fromisoformat(doc["date"])
+            found = tuple(Prefecture(_text(p["code"], 8), _text(p["name"], 40))
+                          for p in doc["prefectures"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CenterError(ErrorCode.INTERNAL, "malformed answer to list_prefectures") from exc
+        return found, today
+
+    def list_municipalities(self, prefecture: str) -> tuple[DomicileMunicipality, ...]:
+        if not prefecture.isalnum():
+            raise CenterError(ErrorCode.INTERNAL, "bad prefecture code")
+        doc = self._get("list_municipalities",
+                        f"/registration/prefectures/{prefecture}/municipalities")
+        try:
+            return tuple(DomicileMunicipality(_text(m["code"], 8), _text(m["name"], 40),
+                                              bool(m["participates"]))
+                         for m in doc["municipalities"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CenterError(ErrorCode.INTERNAL,
+                              "malformed answer to list_municipalities") from exc
+
+    def submit_registration(self, session: CenterSession, key: str,
+                            application: Application) -> RegistrationReceipt:
+        with self._lock:
+            state = self._session(session)
+            if state.card_serial is None:
+                raise CenterError(ErrorCode.INTERNAL, "center session is not authenticated")
+        a = application
+        doc = self._json("submit_registration", "POST",
+                         f"/sessions/{session.session_id}/registrations",
+                         {"municipality": a.municipality, "address": a.address,
+                          "head_of_family": a.head_of_family, "phone": a.phone,
+                          "birth_date": a.birth_date, "card_expiry": a.card_expiry,
+                          "security_code": a.security_code},
+                         key=f"registration-{key}")
+        try:
+            receipt = RegistrationReceipt(_text(doc["number"], 16), _text(doc["date"], 10))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CenterError(ErrorCode.INTERNAL,
+                              "malformed answer to submit_registration") from exc
+        if not receipt.number.isdigit():
+            raise CenterError(ErrorCode.INTERNAL, "malformed answer to submit_registration")
+        log.info("center session %s: registration filed", session.session_id)
+        return receipt
+
+    def registration_status(self, number: str) -> RegistrationState:
+        if not (number.isdigit() and len(number) <= 16):
+            raise CenterError(ErrorCode.INTERNAL, "bad application number")
+        doc = self._get("registration_status", f"/registrations/{number}")
+        try:
+            return RegistrationState(ApplicationStatus(doc["status"]),
+                                     _text(doc.get("contact", ""), 200))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CenterError(ErrorCode.INTERNAL,
+                              "malformed answer to registration_status") from exc
+
+    def _get(self, call: str, path: str) -> dict[str, Any]:
+        return self._json(call, "GET", path, None, key=None)
+
     # bookkeeping --------------------------------------------------------------
     def _remember(self, rid: str, sid: str, state: RequestState) -> None:
         self._requests[rid] = (sid, state)
@@ -553,3 +630,9 @@ class HttpCenter:
             self._refusals.append(Refusal(sid, rid, refused.reason, refused.document_id,
                                           refused.received_request_id,
                                           refused.received_session_id, reported))
+
+
+def _text(value: Any, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError("not a short text")
+    return value

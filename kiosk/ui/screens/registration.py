@@ -121,7 +121,9 @@ def build(ctx: Ctx) -> Screen:
         widgets += _done(ctx, rv)
     else:
         widgets += _status(ctx, rv)
-    return Screen("register", tuple(widgets))
+    # the menu is "register"; each step has its own id, for scenarios and automation
+    screen_id = "register" if step is Step.MENU else f"register_{step.value}"
+    return Screen(screen_id, tuple(widgets))
 
 
 def _menu(ctx: Ctx) -> list[Widget]:

@@ -1,0 +1,84 @@
+"""Koseki use-registration over the real protocol: HttpCenter against the emulator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hw_emulator.center import CenterEmulator
+from kiosk.center.client import HttpCenter
+from kiosk.center.port import CenterError, RegistrationPort
+from kiosk.core.menu import CertificateKind, ErrorCode
+from kiosk.core.registration import Application, ApplicationStatus
+
+from .conftest import TUESDAY_NOON, login
+
+#: yumi (仮名 由美, fictional) lives in 架空市; her domicile 仮想町 (999902) has no registration.
+APPLICATION = Application("999902", "仮想町本町20番地", "仮名誠", "09012345678", "1990-05-05",
+                          "2031-05-05", "1234")
+
+
+def test_lists_and_the_centers_date(client: HttpCenter) -> None:
+    assert isinstance(client, RegistrationPort)
+    prefectures, today = client.list_prefectures()
+    assert [p.code for p in prefectures] == ["99"]
+    assert today == dt.date(2026, 11, 24)
+    towns = {m.code: m.participates for m in client.list_municipalities("99")}
+    assert towns["999902"] is True and towns["999909"] is False
+    assert client.list_municipalities("01") == ()
+
+
+def test_apply_pending_approve_then_koseki_in_the_menu(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    logged = login(client, center, "yumi")
+    before = logged.menu.municipality("999902")
+    assert before is not None
+    assert all(k.unavailable_reason is ErrorCode.NOT_REGISTERED for k in before.kinds)
+    receipt = client.submit_registration(logged.session, "k" * 16, APPLICATION)
+    again = client.submit_registration(logged.session, "k" * 16, APPLICATION)
+    assert again == receipt and len(receipt.number) == 12  # one application, not two
+    assert receipt.date == "2026-11-24"
+    client.close(logged.session)
+    assert client.registration_status(receipt.number).status is ApplicationStatus.PENDING
+    assert center.decide_registration(receipt.number, "approve") == "approved"
+    assert client.registration_status(receipt.number).status is ApplicationStatus.APPROVED
+    after = login(client, center, "yumi").menu.municipality("999902")
+    assert after is not None and all(k.available for k in after.kinds)
+    assert {k.kind for k in after.kinds} >= {CertificateKind.KOSEKI_FULL}
+
+
+def test_rejected_with_the_municipalitys_contact(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    logged = login(client, center, "yumi")
+    receipt = client.submit_registration(logged.session, "r" * 16, APPLICATION)
+    center.decide_registration(receipt.number, "reject")
+    state = client.registration_status(receipt.number)
+    assert state.status is ApplicationStatus.REJECTED and "仮想町" in state.contact
+    assert client.registration_status("209901010001").status is ApplicationStatus.UNKNOWN
+
+
+def test_the_municipality_decides_by_itself_after_a_delay(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    logged = login(client, center, "yumi")
+    receipt = client.submit_registration(logged.session, "a" * 16, APPLICATION)
+    center._registration_auto = 60.0
+    assert client.registration_status(receipt.number).status is ApplicationStatus.PENDING
+    center.set_clock(TUESDAY_NOON + dt.timedelta(minutes=2))
+    assert client.registration_status(receipt.number).status is ApplicationStatus.APPROVED
+
+
+def test_a_municipality_that_does_not_take_part_is_refused(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    logged = login(client, center, "yumi")
+    elsewhere = Application("999909", *(getattr(APPLICATION, f) for f in (
+        "address", "head_of_family", "phone", "birth_date", "card_expiry", "security_code")))
+    with pytest.raises(CenterError) as refused:
+        client.submit_registration(logged.session, "n" * 16, elsewhere)
+    assert refused.value.code is ErrorCode.NOT_REGISTERED
+
+
+def test_submit_needs_an_authenticated_session(client: HttpCenter) -> None:
+    session = client.open_session()
+    with pytest.raises(CenterError):
+        client.submit_registration(session, "u" * 16, APPLICATION)
