@@ -8,11 +8,11 @@ import pytest
 
 from hw_emulator.center import CenterEmulator
 from kiosk.center.client import HttpCenter
-from kiosk.center.port import CenterError, RegistrationPort
+from kiosk.center.port import CenterError, DeliveryResult, RegistrationPort
 from kiosk.core.menu import CertificateKind, ErrorCode
 from kiosk.core.registration import Application, ApplicationStatus
 
-from .conftest import TUESDAY_NOON, login
+from .conftest import TUESDAY_NOON, login, request
 
 #: yumi (仮名 由美, fictional) lives in 架空市; her domicile 仮想町 (999902) has no registration.
 APPLICATION = Application("999902", "仮想町本町20番地", "仮名誠", "09012345678", "1990-05-05",
@@ -43,9 +43,16 @@ def test_apply_pending_approve_then_koseki_in_the_menu(
     assert client.registration_status(receipt.number).status is ApplicationStatus.PENDING
     assert center.decide_registration(receipt.number, "approve") == "approved"
     assert client.registration_status(receipt.number).status is ApplicationStatus.APPROVED
-    after = login(client, center, "yumi").menu.municipality("999902")
+    logged = login(client, center, "yumi")
+    after = logged.menu.municipality("999902")
     assert after is not None and all(k.available for k in after.kinds)
     assert {k.kind for k in after.kinds} >= {CertificateKind.KOSEKI_FULL}
+    # and the normal flow now issues her koseki certificate from the domicile
+    document = client.issue(logged.session, request("999902", CertificateKind.KOSEKI_FULL))
+    assert document.page_count >= 1 and document.fee > 0
+    client.report_delivery(logged.session, document.request_id, DeliveryResult.PRINTED,
+                           document.page_count)
+    client.close(logged.session)
 
 
 def test_rejected_with_the_municipalitys_contact(

@@ -166,9 +166,9 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
     for i, (element_id, name, action, sub) in enumerate(items[:cols * rows]):
         col, row = i % cols, i // cols
         rect = (20 + col * (w + 12), y0 + row * (h + gap), w, h)
+        # one that does not take part stays tappable: the resident learns why, in words
         out.append(Button(element_id, rect, name, action, size=ctx.fs(theme.BUTTON),
-                          sublabel=sub, lang="ja",
-                          style="secondary" if not sub else "selected"))
+                          sublabel=sub, lang="ja"))
     return out + footer(ctx, back=ev.Back(), cancel=ev.Cancel())
 
 
