@@ -159,7 +159,6 @@ class KioskApp:
         self._last_failure: dict[str, int] = {}  # device → when it last failed
         self._changed = threading.Condition()
         self._service_open: bool | None = None
-        self._started = False
         self.executor = Executor(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -190,7 +189,6 @@ class KioskApp:
                 device.start(self._device_event)
         if self.automation is not None:
             self.automation.start()
-        self._started = True
         self.executor.check_devices()  # out of service with the reason if one is missing
         self.post(ev.HopperLevelsChanged(self.desk.levels()))
         self._check_service_hours()
