@@ -306,10 +306,8 @@ class CenterEmulator:
             self._issued.clear()
             self._links.clear()
             self._last_delivered.clear()
-            self._applications.clear()
-            self._registration_auto = None
-            self.world.residents.update(self._residents_at_start)
             self._held = threading.Semaphore(0)
+        self.reset_registrations()
         self._clock = None
 
     def set_clock(self, now: dt.datetime | None) -> None:
@@ -558,6 +556,19 @@ class CenterEmulator:
             matches = (resident.domicile is not None
                        and resident.domicile.municipality == application.municipality)
             self.decide_registration(number, "approve" if matches else "reject")
+
+    def registrations(self) -> list[dict[str, Any]]:
+        """The applications filed so far, oldest first: number, municipality, status."""
+        with self._lock:
+            return [{"number": n, "municipality": a.municipality, "status": a.status}
+                    for n, a in self._applications.items()]
+
+    def reset_registrations(self) -> None:
+        """Forget every application and undo the approvals (between scenarios)."""
+        with self._lock:
+            self._applications.clear()
+            self._registration_auto = None
+            self.world.residents.update(self._residents_at_start)
 
     def decide_registration(self, number: str, decision: str) -> str:
         """The domicile municipality's decision; approval puts its koseki in the menu."""
@@ -810,10 +821,7 @@ class CenterEmulator:
                                revoked=bool(doc.get("revoked", False)))
                 return _json_answer(200, {"linked": doc["serial"]})
             if path == "/admin/registrations" and method == "GET":
-                with self._lock:
-                    listed = [{"number": n, "municipality": a.municipality, "status": a.status}
-                              for n, a in self._applications.items()]
-                return _json_answer(200, {"registrations": listed,
+                return _json_answer(200, {"registrations": self.registrations(),
                                           "auto_after": self._registration_auto})
             if path == "/admin/registrations" and method == "POST":
                 if "auto_after" in doc:
