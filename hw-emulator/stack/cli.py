@@ -132,6 +132,8 @@ def _stack_cmd(args: argparse.Namespace) -> int:
                 result = client.call("clear", device=args.device)
             elif what == "clock":
                 result = client.call("clock", now=args.now)
+            elif what == "decide":
+                result = client.call("decide", decision=args.decision, number=args.number)
             elif what == "wire":
                 result = client.call("wire", device=args.device, lines=args.lines)
                 print("\n".join(result))
@@ -208,6 +210,10 @@ def register(subparsers: Any) -> None:
     w.add_argument("--lines", type=int, default=40)
     sub.add_parser("status", help="what each device is doing")
     sub.add_parser("printouts", help="what lies in the tray")
+    sub.add_parser("registrations", help="the koseki use-registrations filed, oldest first")
+    d = sub.add_parser("decide", help="the domicile municipality decides an application")
+    d.add_argument("decision", choices=("approve", "reject"))
+    d.add_argument("--number", default=None, help="default: the newest pending application")
     stack.set_defaults(handler=_stack_cmd)
 
     panel = subparsers.add_parser("panel", help="operator panel for a stack of `hw-emu up`")

@@ -37,6 +37,7 @@ async function refresh() {
     const r = await fetch('/status.json'); const s = await r.json();
     document.getElementById('status').innerHTML = s.html.status;
     document.getElementById('tray').innerHTML = s.html.tray;
+    document.getElementById('registrations').innerHTML = s.html.registrations;
     for (const d of Object.keys(s.wire)) {
       const el = document.getElementById('wire-' + d);
       if (el) { el.textContent = s.wire[d].join('\\n'); el.scrollTop = el.scrollHeight; }
@@ -104,6 +105,24 @@ def tray_html(s: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def registrations_html(s: dict[str, Any]) -> str:
+    filed = s["center"].get("registrations", [])
+    if not filed:
+        return "<p>No koseki use-registration filed.</p>"
+    rows = []
+    for r in filed:
+        buttons = ""
+        if r["status"] == "pending":
+            buttons = (f'<form method="post" action="/action" style="display:inline">'
+                       f'<input type="hidden" name="op" value="decide">'
+                       f'<input type="hidden" name="number" value="{_e(r["number"])}">'
+                       f'<button name="decision" value="approve">approve</button>'
+                       f'<button name="decision" value="reject">reject</button></form>')
+        rows.append(f"<div>{_e(r['number'])} ({_e(r['municipality'])}): "
+                    f"<b>{_e(r['status'])}</b> {buttons}</div>")
+    return "".join(rows)
+
+
 def page_html(s: dict[str, Any]) -> str:
     faults = s["faults"]
     fault_forms = "".join(
@@ -135,6 +154,8 @@ profile <select name="profile">{_options(s['profiles'], s['card']['profile'] or 
 <form method="post" action="/action"><input type="hidden" name="op" value="clock">
 center clock <input name="now" size="22" placeholder="2026-11-24T10:00"><button>set</button>
 </form></section>
+<section><h2>Koseki use-registrations (the domicile decides)</h2>
+<div id="registrations">{registrations_html(s)}</div></section>
 </div>
 <section><h2>Output tray</h2><div id="tray">{tray_html(s)}</div>
 <form method="post" action="/action"><input type="hidden" name="op" value="take">
@@ -166,6 +187,9 @@ def _action(stack: StackPort, form: dict[str, str]) -> Any:
         return stack.call("clear", device=form.get("device", "all"))
     if op == "clock":
         return stack.call("clock", now=form.get("now") or None)
+    if op == "decide":
+        return stack.call("decide", decision=form.get("decision", ""),
+                          number=form.get("number") or None)
     raise StackError(f"unknown action {op!r}")
 
 
@@ -193,7 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
                 s = stack.call("status")
                 wire = {d: stack.call("wire", device=d, lines=30) for d in WIRES}
                 body = {"status": s, "wire": wire,
-                        "html": {"status": status_html(s), "tray": tray_html(s)}}
+                        "html": {"status": status_html(s), "tray": tray_html(s),
+                                 "registrations": registrations_html(s)}}
                 self._send(200, json.dumps(body, ensure_ascii=False).encode(),
                            "application/json")
             elif self.path.startswith("/page/"):

@@ -38,7 +38,7 @@ def _client(address: str) -> AutomationClient:
 
 
 STEP_ACTIONS = ("touch", "pin", "screen", "disabled", "card", "coins", "take", "fault",
-                "clear", "clock", "sleep", "screenshot")
+                "clear", "clock", "sleep", "screenshot", "decide", "application_number")
 MONEY_KEYS = ("yen_in", "fee", "change", "refund", "kept", "owed")
 EXPECT_KEYS = ("screen", "screens", "not_screens", "states", "pages", "printouts",
                "balanced", "no_residue", "delivered", "log", *MONEY_KEYS)
@@ -311,6 +311,24 @@ class Runner:
         elif "sleep" in step:
             time.sleep(float(step["sleep"]))
             self.log(f"slept {step['sleep']} s")
+        elif "decide" in step:
+            number = step.get("number")
+            decided = self.stack.call("decide", decision=str(step["decide"]),
+                                      number=str(number) if number else None)
+            self.log(f"the municipality decided application {decided['number']}: "
+                     f"{decided['status']}")
+        elif "application_number" in step:
+            number = str(step["application_number"])
+            if number == "latest":
+                filed = self.stack.call("registrations")
+                if not filed:
+                    raise StepFailed("no application has been filed in this run")
+                number = str(filed[-1]["number"])
+            for digit in number:
+                self.touch(client, f"reg_key_{digit}", timeout)
+            self.log(f"typed application number {number}")
+            if step.get("submit", True):
+                self.touch(client, "reg_next", timeout)
         elif "screenshot" in step:
             client.screenshot(str(self.out / f"{step['screenshot']}.png"))
 

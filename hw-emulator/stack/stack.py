@@ -381,14 +381,38 @@ class EmulatedStack:
         self.center.set_clock(when)
         return {"clock": self.center.now().isoformat()}
 
+    def registrations(self) -> list[dict[str, Any]]:
+        """The koseki use-registrations filed with the center, oldest first."""
+        assert self.center is not None
+        return self.center.registrations()
+
+    def decide(self, decision: str, number: str | None = None) -> dict[str, Any]:
+        """The domicile municipality approves or rejects an application: ``number``,
+        or the newest one still pending."""
+        assert self.center is not None
+        if number is None:
+            pending = [r for r in self.center.registrations() if r["status"] == "pending"]
+            if not pending:
+                raise StackError("no pending application to decide")
+            number = str(pending[-1]["number"])
+        try:
+            status = self.center.decide_registration(number, decision)
+        except KeyError:
+            raise StackError(f"no application {number}") from None
+        except ValueError as exc:
+            raise StackError(str(exc)) from None
+        return {"number": number, "status": status}
+
     def reset(self) -> dict[str, Any]:
-        """Before a scenario: no card on the reader, no fault, an empty tray, the
-        center's clock back where the stack started it."""
+        """Before a scenario: no card on the reader, no fault, an empty tray, no
+        registration application (and none approved), the center's clock back where
+        the stack started it."""
         assert self.card and self.center
         if self.card_holder["present"]:
             self.remove()
         self.clear("all")
         taken = self.take()["taken"]
+        self.center.reset_registrations()
         self.center.set_clock(self.clock)
         return {"reset": True, "taken": taken}
 
@@ -411,7 +435,8 @@ class EmulatedStack:
                         "fault": self.printer.control.read(),
                         "printouts": self.printouts()},
             "center": {"url": self.center.url, "clock": self.center.now().isoformat(),
-                       "faults": list(self.center._faults)},
+                       "faults": list(self.center._faults),
+                       "registrations": self.center.registrations()},
             "residents": sorted(self.center.world.residents),
             "profiles": list(card_state.PROFILES),
             "faults": {"card": list(CARD_FAULTS), "coins": list(COIN_FAULTS),
@@ -467,6 +492,7 @@ class EmulatedStack:
                 "fault": self.fault, "clear": self.clear, "clock": self.set_clock,
                 "markers": self.markers, "wire": self.wire, "config": self.config,
                 "info": self.info, "write_config": self.write_kiosk_config,
+                "registrations": self.registrations, "decide": self.decide,
                 "reset": self.reset}
 
     def call(self, op: str, **args: Any) -> Any:

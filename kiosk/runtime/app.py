@@ -718,6 +718,7 @@ class Executor:
             case rg.QueryApplication(number=number):
                 def call() -> Event:
                     state = center.registration_status(number)
+                    log.info("registration status: %s", state.status.value)  # not the number
                     return rg.StatusReported(number, state.status, state.contact)
             case _:
                 log.error("no handler for %s", type(c).__name__)

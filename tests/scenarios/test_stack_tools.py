@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -41,6 +42,21 @@ def test_control_socket_presents_a_card_and_reports(stack, tmp_path) -> None:
         control.stop()
 
 
+def test_control_socket_decides_registrations_and_names_what_is_missing(stack, tmp_path) -> None:
+    # the approving path runs in scenarios/registration_approved.toml; here the refusals
+    control = ControlServer(stack, tmp_path / "r.sock").start()
+    try:
+        with StackClient(tmp_path / "r.sock") as client:
+            client.call("reset")
+            assert client.call("registrations") == []
+            with pytest.raises(Exception, match="no pending application"):
+                client.call("decide", decision="approve")
+            with pytest.raises(Exception, match="no application 000000000000"):
+                client.call("decide", decision="reject", number="000000000000")
+    finally:
+        control.stop()
+
+
 def _fetch(url: str, data: bytes | None = None, accept: str = "") -> bytes:
     assert url.startswith("http://127.0.0.1:")
     headers = {"Accept": accept} if accept else {}
@@ -59,6 +75,10 @@ def test_panel_shows_the_devices_and_takes_a_coin(stack) -> None:
         status = json.loads(_fetch(panel.url + "status.json"))
         assert set(status["wire"]) == {"card", "coins", "printer", "center"}
         assert status["status"]["card"]["resident"]
+        assert "Koseki use-registrations" in page
+        assert "No koseki use-registration filed" in status["html"]["registrations"]
+        with pytest.raises(urllib.error.HTTPError, match="400"):
+            _fetch(panel.url + "action", b"op=decide&decision=approve", "application/json")
 
 
 def test_a_bad_scenario_names_the_step(tmp_path) -> None:
