@@ -1046,6 +1046,14 @@ class Session:
         else:
             self._restart_screen_timer()
 
+    def _maintenance_language(self, event: Event) -> None:
+        """Staff may read the staff pages in any of the kiosk's languages (many store
+        clerks are not Japanese); the wipe at the end of the visit sets Japanese again."""
+        assert isinstance(event, ev.LanguageChosen)
+        if event.language in self.policy.languages:
+            self.language = event.language
+        self._restart_screen_timer()
+
     def _maintenance_ended(self, event: Event) -> None:
         self._emit(MaintenanceLeft("key"))
         self._enter(State.WIPE)
@@ -1249,6 +1257,7 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     State.MAINTENANCE: {
         **_TIMER,
         MaintenanceEvent: _S._maintenance_event,
+        ev.LanguageChosen: _S._maintenance_language,
         ev.MaintenanceEnded: _S._maintenance_ended,
         ev.DocumentReady: _S._late_document,
     },

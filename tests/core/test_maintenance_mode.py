@@ -294,3 +294,19 @@ def test_out_of_service_set_in_maintenance_holds_after_the_wipe():
     s.handle(LogOut())
     s.handle(ev.WipeDone(clean=True))
     assert s.state is State.IDLE
+
+
+def test_staff_choose_the_language_of_the_staff_pages_and_the_wipe_sets_japanese_again():
+    s = session()
+    s.handle(ev.MaintenanceRequested("gesture"))
+    assert s.view().language == "ja"
+    out = s.handle(ev.LanguageChosen("vi"))
+    assert s.state is State.MAINTENANCE and s.view().language == "vi"
+    assert any(hasattr(c, "generation") for c in out)  # staff are active: timer restarted
+    s.handle(ev.LanguageChosen("xx"))  # not one of the kiosk's languages: ignored
+    assert s.view().language == "vi"
+    s.handle(RoleChosen(Role.STAFF))
+    assert s.view().language == "vi" and s.view().maintenance.page is Page.PASSWORD
+    s.handle(LogOut())
+    s.handle(ev.WipeDone(clean=True))
+    assert s.state is State.IDLE and s.view().language == "ja"

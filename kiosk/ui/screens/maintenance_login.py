@@ -7,6 +7,7 @@ Customers who open this page by mistake get one obvious way out (Close).
 
 from __future__ import annotations
 
+from kiosk.core import events as ev
 from kiosk.core.maintenance_mode import (
     LogOut,
     MaintenanceBack,
@@ -17,9 +18,11 @@ from kiosk.core.maintenance_mode import (
     Role,
     RoleChosen,
 )
+from kiosk.core.states import LANGUAGES
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_
 from kiosk.ui.screens.common import Ctx, banner, header, primary
+from kiosk.ui.screens.idle import ENDONYMS
 from kiosk.ui.widgets import Button, Drawing, PinDots, Screen, Text, Widget
 
 ROLE_LABELS = {Role.STAFF: N_("maint.role.staff"), Role.ENGINEER: N_("maint.role.engineer")}
@@ -40,9 +43,17 @@ def role(ctx: Ctx, mv: MaintenanceView) -> Screen:
     widgets.append(Text((40, 100, 944, 60), tr("maint.login.who"), ctx.fs(theme.TITLE),
                         theme.INK, bold=True, valign="middle"))
     for i, r in enumerate((Role.STAFF, Role.ENGINEER)):
-        widgets.append(Button(f"role_{r.value}", (40 + i * 484, 175, 460, 150), tr(ROLE_LABELS[r]),
+        widgets.append(Button(f"role_{r.value}", (40 + i * 484, 168, 460, 136), tr(ROLE_LABELS[r]),
                               RoleChosen(r), style="primary", size=ctx.fs(theme.BIG - 20)))
-    widgets += banner((40, 345, 944, 150), tr("maint.login.customers"), ctx.fs(theme.BODY))
+    widgets += banner((40, 318, 944, 104), tr("maint.login.customers"), ctx.fs(theme.BODY))
+    # The staff pages in the clerk's language: each name in its own language, as on
+    # the customers' language screen; the choice lasts until the visit ends.
+    width = (944 - GAP * (len(LANGUAGES) - 1)) // len(LANGUAGES)
+    for i, lang in enumerate(LANGUAGES):
+        widgets.append(Button(f"maint_lang_{lang}", (40 + i * (width + GAP), 432, width, 72),
+                              ENDONYMS.get(lang, lang), ev.LanguageChosen(lang),
+                              style="primary" if lang == ctx.lang else "secondary",
+                              size=ctx.fs(theme.SMALL), lang=lang))
     widgets.append(close_button(ctx))
     return Screen("maintenance_role", tuple(widgets))
 
