@@ -232,8 +232,10 @@ class HttpCenter:
         retries: int = 2,
         retry_backoff: float = 0.5,
         busy_wait_max: float = 5.0,
+        health_timeout: float = 3.0,
     ) -> None:
         self.kiosk_id = kiosk_id
+        self._health_timeout = health_timeout
         self._connect_timeout = connect_timeout
         self._call_timeout = call_timeout
         self._issue_timeout = issue_timeout
@@ -283,7 +285,9 @@ class HttpCenter:
 
     # transport --------------------------------------------------------------
     def _send(self, call: str, method: str, path: str, body: dict[str, Any] | None,
-              *, key: str | None, timeout: float, retry_timeouts: bool) -> httpx.Response:
+              *, key: str | None, timeout: float, retry_timeouts: bool,
+              retries: int | None = None) -> httpx.Response:
+        retries = self._retries if retries is None else retries
         headers = {"Idempotency-Key": key} if key else {}
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
         if content is not None:
@@ -291,7 +295,7 @@ class HttpCenter:
         attempt = 0
         while True:
             attempt += 1
-            last = attempt > self._retries
+            last = attempt > retries
             started = time.monotonic()
             try:
                 response = self._http.request(
@@ -368,6 +372,30 @@ class HttpCenter:
         return doc
 
     # CenterPort -------------------------------------------------------------
+    def health(self) -> None:
+        """Is the center there, and does it accept this kiosk? (protocol §4.10)
+
+        ``GET /v1/health`` over the same mutual TLS as every call, so a refused
+        device certificate or a foreign server fails here as it would for a
+        customer; it opens no session (the self-check runs it at every start and
+        every out-of-service retry, on every kiosk of the fleet). One attempt
+        within ``health_timeout``: the self-check's own retry timer is the retry.
+        Raises :class:`CenterError` with the codes of the other calls.
+        """
+        try:
+            response = self._send("health", "GET", "/health", None, key=None,
+                                  timeout=self._health_timeout, retry_timeouts=False,
+                                  retries=0)
+        except _NoAnswer as exc:
+            raise CenterError(ErrorCode.CENTER_UNREACHABLE,
+                              "center did not answer in time (health)") from exc
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or doc.get("status") != "ok" or doc.get("protocol") != 1:
+            raise CenterError(ErrorCode.INTERNAL, "unexpected answer to health")
+
     def open_session(self) -> CenterSession:
         doc = self._json("open_session", "POST", "/sessions", {"kiosk_id": self.kiosk_id},
                          key=secrets.token_urlsafe(16))

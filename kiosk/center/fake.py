@@ -1,8 +1,10 @@
 """An in-process issuance center for unit tests of the core, the runtime and the UI.
 
-It follows :class:`kiosk.center.port.CenterPort` with fictional data and small
-helpers (``fail_next``) to make a call fail. Integration tests use the real HTTPS
-client against ``hw_emulator``'s center instead.
+It follows :class:`kiosk.center.port.CenterPort` (and ``HealthPort``) with
+fictional data and small helpers to make a call fail: ``fail_next`` for one call,
+``set_reachable(False)`` for a center that is down until it comes back.
+Integration tests use the real HTTPS client against ``hw_emulator``'s center
+instead.
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ def tiny_pdf(pages: int, text: str = "TEST DOCUMENT") -> bytes:
 
 
 class FakeCenter:
-    """Answers like a healthy center; ``fail_next(call, code)`` makes one call fail."""
+    """Answers like a healthy center; ``fail_next(call, code)`` makes one call fail,
+    ``set_reachable(False)`` every call. ``sessions_opened`` counts sessions, so a
+    test can tell that a health check did not open one."""
 
     def __init__(self, menu: Menu = FICTIONAL_MENU, *, pages_per_copy: int = 2) -> None:
         self.menu = menu
@@ -98,6 +102,8 @@ class FakeCenter:
         self.deliveries: list[tuple[str, DeliveryResult, int]] = []
         self._failures: dict[str, ErrorCode] = {}
         self._open: set[str] = set()
+        self.sessions_opened = 0
+        self._reachable = True
         self._lock = threading.Lock()
         self.today = datetime.date(2026, 11, 23)  # the center's date, for the registration
         self._registrations: dict[str, RegistrationReceipt] = {}  # idempotency key → receipt
@@ -110,6 +116,11 @@ class FakeCenter:
         with self._lock:
             self._failures[call] = code
 
+    def set_reachable(self, reachable: bool) -> None:
+        """Down (``False``): every call fails with ``CENTER_UNREACHABLE`` until back."""
+        with self._lock:
+            self._reachable = reachable
+
     @property
     def open_sessions(self) -> int:
         return len(self._open)
@@ -118,14 +129,21 @@ class FakeCenter:
         with self._lock:
             self.calls.append(call)
             code = self._failures.pop(call, None)
+            if code is None and not self._reachable:
+                code = ErrorCode.CENTER_UNREACHABLE
         if code is not None:
             raise CenterError(code, f"fake center: {call} fails with {code}")
 
-    # CenterPort -------------------------------------------------------------
+    # HealthPort and CenterPort ------------------------------------------------
+    def health(self) -> None:
+        self._enter("health")
+
     def open_session(self) -> CenterSession:
         self._enter("open_session")
         session = CenterSession(secrets.token_hex(16), secrets.token_bytes(32))
-        self._open.add(session.session_id)
+        with self._lock:
+            self._open.add(session.session_id)
+            self.sessions_opened += 1
         return session
 
     def authenticate(self, session: CenterSession, certificate: bytes, signature: bytes) -> Menu:

@@ -82,6 +82,21 @@ class CenterPort(Protocol):
         ...
 
 
+@runtime_checkable
+class HealthPort(Protocol):
+    """A cheap "are you there, and do you accept this kiosk?" (center-protocol.md §4.10).
+
+    Separate from :class:`CenterPort` so that a center without it still satisfies
+    the port: the self-check then falls back to opening and closing a session,
+    which the center logs and counts, so every real client should have it.
+    """
+
+    def health(self) -> None:
+        """Return when the center answers; raise :class:`CenterError` otherwise.
+        Opens no session and sends nothing personal."""
+        ...
+
+
 @dataclass(frozen=True)
 class RegistrationReceipt:
     """The center filed a koseki use-registration: its number and the date received."""

@@ -24,8 +24,9 @@ hopper              ``status()`` when the driver has it (ccTalk 166, a bus round
 printer             ``status()``: not ready → the reasons, like the printer lane
 tray_sensor         ``occupied()`` answers
 maintenance_key     ``is_on()`` answers
-center              ``health()`` if the client has one, else ``open_session()``
-                    then ``close()`` — a full mutual-TLS round trip
+center              ``health()`` (:class:`~kiosk.center.port.HealthPort`: ``GET
+                    /v1/health`` over mutual TLS, no session) if the client has
+                    it, else ``open_session()`` then ``close()``
 ==================  ============================================================
 
 The probes run in parallel, each on its own daemon thread, and the whole check
@@ -46,7 +47,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from drivers.errors import DeviceError
-from kiosk.center.port import CenterError, CenterPort
+from kiosk.center.port import CenterError, CenterPort, HealthPort
 from kiosk.core import events as ev
 from kiosk.core.events import Event
 from kiosk.runtime.registry import Devices
@@ -189,9 +190,8 @@ def center_probe(center: CenterPort) -> Probe:
     custom = _self_test(center)
     if custom is not None:
         return custom
-    health = getattr(center, "health", None)
-    if callable(health):
-        return _answers(health)
+    if isinstance(center, HealthPort):
+        return _answers(center.health)
 
     def probe() -> str | None:
         session = center.open_session()

@@ -57,10 +57,36 @@ def test_unplugged_reader_and_printer_fault(tmp_path: Path) -> None:
 
 def test_center_down(tmp_path: Path) -> None:
     center = FakeCenter()
-    center.fail_next("open_session", ErrorCode.CENTER_UNREACHABLE)
+    center.set_reachable(False)
     events = check_all(fakes(tmp_path), center)
     assert failed(events) == {"center": "CENTER-UNREACHABLE"}
-    assert center.open_sessions == 0  # nothing left open at the center
+    assert center.sessions_opened == 0  # the check asks health(), never for a session
+    center.set_reachable(True)
+    assert failed(check_all(fakes(tmp_path), center)) == {}
+
+
+def test_center_health_failing_once(tmp_path: Path) -> None:
+    center = FakeCenter()
+    center.fail_next("health", ErrorCode.CENTER_BUSY)
+    assert failed(check_all(fakes(tmp_path), center)) == {"center": "CENTER-BUSY"}
+    assert center.calls == ["health"]
+
+
+def test_a_center_without_health_gets_a_session_opened_and_closed(tmp_path: Path) -> None:
+    class Plain:  # a CenterPort without HealthPort: the fallback
+        def __init__(self) -> None:
+            self.fake = FakeCenter()
+
+        def open_session(self):  # type: ignore[no-untyped-def]
+            return self.fake.open_session()
+
+        def close(self, session):  # type: ignore[no-untyped-def]
+            self.fake.close(session)
+
+    center = Plain()
+    assert failed(check_all(fakes(tmp_path), center)) == {}  # type: ignore[arg-type]
+    assert center.fake.calls == ["open_session", "close"]
+    assert center.fake.open_sessions == 0
 
 
 def test_center_with_health_call_is_not_given_a_session(tmp_path: Path) -> None:
