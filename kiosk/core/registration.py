@@ -20,6 +20,10 @@ Steps::
                     → DONE (─ print → PRINTING → finished)
          ─ status → STATUS_NUMBER → STATUS_WAIT → STATUS_RESULT
 
+The prefecture and municipality lists are shown :data:`PAGE_SIZE` buttons a page
+(47 prefectures, in JIS code order; up to 179 municipalities): the page is kept
+here, starts again when a list arrives and is wiped with the rest.
+
 Everything typed is personal data: it lives in this object only, is kept out of
 every ``repr`` and is dropped by :meth:`Registration.wipe` (the session also
 replaces the whole transaction at WIPE).
@@ -128,6 +132,16 @@ class PreviousPressed(RegistrationEvent):
 
 
 @dataclass(frozen=True)
+class NextPagePressed(RegistrationEvent):
+    """次へ under a list longer than a page (47 prefectures; up to 179 municipalities)."""
+
+
+@dataclass(frozen=True)
+class PreviousPagePressed(RegistrationEvent):
+    pass
+
+
+@dataclass(frozen=True)
 class ApplicationConfirmed(RegistrationEvent):
     pass
 
@@ -157,7 +171,11 @@ class DomicileMunicipality:
 
 @dataclass(frozen=True)
 class PrefecturesListed(RegistrationEvent):
-    """The prefectures that take part, and the center's date (dates are checked against it)."""
+    """The prefectures, and the center's date (dates are checked against it).
+
+    Shown in JIS X 0401 code order (01 北海道 … 47 沖縄県), as real kiosks list
+    them, whatever order the center sends.
+    """
 
     prefectures: tuple[Prefecture, ...]
     today: datetime.date
@@ -287,6 +305,9 @@ TEXT_STEPS: dict[Step, tuple[Keyboard, int]] = {
     Step.STATUS_NUMBER: (Keyboard.DIGITS, 12),
 }
 
+#: Buttons on one page of the prefecture or municipality list (3 × 4, beside 前へ/次へ).
+PAGE_SIZE = 12
+
 FORM = (Step.PREFECTURE, Step.MUNICIPALITY, Step.ADDRESS, Step.HEAD, Step.PHONE, Step.BIRTH,
         Step.EXPIRY, Step.CODE, Step.REVIEW)
 
@@ -411,6 +432,9 @@ class RegistrationView:
     notice: str = ""  # a center failure: "center_unreachable", "refused", ...
     prefectures: tuple[Prefecture, ...] = ()
     municipalities: tuple[DomicileMunicipality, ...] = ()
+    listed: bool = False  # the list of this step arrived (empty means: none there)
+    page: int = 0  # of the list on this step, PAGE_SIZE buttons a page
+    pages: int = 1
     prefecture: Prefecture | None = None
     municipality: DomicileMunicipality | None = None
     text: str = field(default="", repr=False)  # the field being typed, committed part
@@ -437,6 +461,8 @@ class Registration:
         self.municipalities: tuple[DomicileMunicipality, ...] = ()
         self.prefecture: Prefecture | None = None
         self.municipality: DomicileMunicipality | None = None
+        self._listed: set[Step] = set()  # PREFECTURE, MUNICIPALITY: their list arrived
+        self.page = 0  # of the list on the current step
         self._values: dict[Step, str] = {}
         self._text = ""
         self._pending = ""
@@ -460,6 +486,17 @@ class Registration:
         return self.step is Step.CARD
 
     @property
+    def pages(self) -> int:
+        """Pages of the list on the current step (1 when it has none or fits on one)."""
+        if self.step is Step.PREFECTURE:
+            count = len(self.prefectures)
+        elif self.step is Step.MUNICIPALITY:
+            count = len(self.municipalities)
+        else:
+            return 1
+        return max(1, -(-count // PAGE_SIZE))
+
+    @property
     def waiting(self) -> bool:
         """Waiting for the center or the printer, not for the resident."""
         return self.step in (Step.SUBMITTING, Step.STATUS_WAIT, Step.PRINTING)
@@ -472,6 +509,7 @@ class Registration:
         return RegistrationView(
             step=self.step, keyboard=keyboard, problem=self.problem, notice=self.notice,
             prefectures=self.prefectures, municipalities=self.municipalities,
+            listed=self.step in self._listed, page=self.page, pages=self.pages,
             prefecture=self.prefecture, municipality=self.municipality, text=self._text,
             pending=self._pending, candidates=self._candidates, fields=shown,
             number=self.number, date=self.date, status=self.status, contact=self.contact,
@@ -504,6 +542,9 @@ class Registration:
         self._text = self._pending = ""
         self._candidates = ()
         self.prefecture = self.municipality = None
+        self.prefectures, self.municipalities = (), ()
+        self._listed.clear()
+        self.page = 0
         self.number = self.date = self.contact = ""
         self.status = None
         self._key = ""
@@ -530,17 +571,25 @@ class Registration:
             case StatusChosen() if step is Step.MENU:
                 self._go(Step.STATUS_NUMBER)
             case PrefecturesListed(prefectures=found, today=today) if step is Step.PREFECTURE:
-                self.prefectures, self.today = found, today
+                self.prefectures = tuple(sorted(found, key=lambda p: p.code))
+                self.today, self.page = today, 0
+                self._listed.add(step)
             case PrefectureChosen(code=code) if step is Step.PREFECTURE:
                 chosen = next((p for p in self.prefectures if p.code == code), None)
                 if chosen is not None:
                     self.prefecture, self.municipalities = chosen, ()
+                    self._listed.discard(Step.MUNICIPALITY)
                     self._go(Step.MUNICIPALITY)
                     return [ListMunicipalities(code)]
             case MunicipalitiesListed(prefecture=pref, municipalities=found) \
                     if step is Step.MUNICIPALITY and self.prefecture \
                     and pref == self.prefecture.code:
-                self.municipalities = found
+                self.municipalities, self.page = found, 0
+                self._listed.add(step)
+            case NextPagePressed() if self.page + 1 < self.pages:
+                self.page += 1
+            case PreviousPagePressed() if self.page > 0:
+                self.page -= 1
             case DomicileMunicipalityChosen(code=code) if step is Step.MUNICIPALITY:
                 picked = next((m for m in self.municipalities if m.code == code), None)
                 if picked is None:
@@ -636,10 +685,23 @@ class Registration:
 
     def _go(self, step: Step) -> None:
         self.step = step
+        self.page = self._page_of_choice()
         self._digits = False
         self._candidates = ()
         self._pending = ""
         self._text = self._values.get(step, "") if step in TEXT_STEPS else ""
+
+    def _page_of_choice(self) -> int:
+        """Back on a list: the page that holds what was chosen there, else the first."""
+        codes: list[str] = []
+        chosen = ""
+        if self.step is Step.PREFECTURE and self.prefecture is not None:
+            codes, chosen = [p.code for p in self.prefectures], self.prefecture.code
+        elif self.step is Step.MUNICIPALITY and self.municipality is not None:
+            codes, chosen = [m.code for m in self.municipalities], self.municipality.code
+        if not codes or chosen not in codes:
+            return 0
+        return codes.index(chosen) // PAGE_SIZE
 
     def _next(self) -> list[Command]:
         step = self.step

@@ -22,11 +22,25 @@ APPLICATION = Application("999902", "仮想町本町20番地", "仮名誠", "090
 def test_lists_and_the_centers_date(client: HttpCenter) -> None:
     assert isinstance(client, RegistrationPort)
     prefectures, today = client.list_prefectures()
-    assert [p.code for p in prefectures] == ["99"]
+    assert prefectures[-1].code == "99"  # the fictional one, after the real ones
     assert today == dt.date(2026, 11, 24)
     towns = {m.code: m.participates for m in client.list_municipalities("99")}
     assert towns["999902"] is True and towns["999909"] is False
     assert client.list_municipalities("01") == ()
+
+
+def test_the_47_real_prefectures_in_jis_order_take_no_part(client: HttpCenter) -> None:
+    """Given the emulator, then it lists the 47 prefectures with their JIS X 0401 codes
+    (a real-sized list for the kiosk's pages) and none of them has a municipality."""
+    prefectures, _ = client.list_prefectures()
+    real = [p for p in prefectures if p.code != "99"]
+    assert [p.code for p in real] == [f"{i:02d}" for i in range(1, 48)]
+    names = {p.code: p.name for p in real}
+    assert (names["01"], names["13"], names["27"], names["47"]) == (
+        "北海道", "東京都", "大阪府", "沖縄県")
+    assert len(set(names.values())) == 47
+    for code in ("01", "13", "47"):
+        assert client.list_municipalities(code) == ()
 
 
 def test_apply_pending_approve_then_koseki_in_the_menu(

@@ -214,7 +214,8 @@ def test_events_out_of_place_change_nothing():
     every = [rg.ApplyChosen(), rg.StatusChosen(), rg.PrefectureChosen("13"),
              rg.DomicileMunicipalityChosen("999921"), rg.KeyTyped("あ"), rg.KeyDeleted(),
              rg.FieldCleared(), rg.ConvertPressed(), rg.CandidateChosen(3), rg.KanaKept(),
-             rg.NextPressed(), rg.PreviousPressed(), rg.ApplicationConfirmed(),
+             rg.NextPressed(), rg.PreviousPressed(), rg.NextPagePressed(),
+             rg.PreviousPagePressed(), rg.ApplicationConfirmed(),
              rg.PrintNumberRequested(), rg.RegistrationClosed(),
              rg.PrefecturesListed(PREFS, TODAY), rg.MunicipalitiesListed("13", CITIES),
              rg.ApplicationAccepted("1", "2026-11-23"), rg.RegistrationCenterFailed("x"),
@@ -224,6 +225,92 @@ def test_events_out_of_place_change_nothing():
             r = at(step)
             r.handle(event)
             assert isinstance(r.step, Step) and r.notice != "internal", (step, event)
+
+
+# ---------------------------------------------------------------- paging
+
+#: 47 prefectures in JIS order plus the fictional 99, sent shuffled: 4 pages of 12.
+ALL_PREFS = tuple(rg.Prefecture(f"{i:02d}", f"県{i:02d}") for i in (*range(47, 0, -1), 99))
+MANY = tuple(rg.DomicileMunicipality(f"01{i:04d}", f"町{i}") for i in range(179))
+
+
+def at_prefectures() -> Registration:
+    r = Registration("key-1")
+    feed(r, [rg.ApplyChosen(), rg.PrefecturesListed(ALL_PREFS, TODAY)])
+    return r
+
+
+def test_prefectures_are_listed_in_jis_code_order_hokkaido_first():
+    v = at_prefectures().view()
+    assert [p.code for p in v.prefectures] == [f"{i:02d}" for i in (*range(1, 48), 99)]
+    assert (v.page, v.pages, v.listed) == (0, 4, True)
+
+
+def test_pages_go_forward_and_back_within_bounds():
+    r = at_prefectures()
+    assert r.handle(rg.PreviousPagePressed()) == [] and r.page == 0  # no page before the first
+    for expected in (1, 2, 3, 3, 3):  # and none after the last
+        r.handle(rg.NextPagePressed())
+        assert r.view().page == expected
+    r.handle(rg.PreviousPagePressed())
+    assert r.view().page == 2
+    r.handle(rg.PrefectureChosen("99"))  # on the third page: chosen like any other
+    assert r.step is Step.MUNICIPALITY and r.view().prefecture == rg.Prefecture("99", "県99")
+
+
+def test_a_list_that_fits_on_one_page_does_not_page():
+    r = at(Step.MUNICIPALITY)
+    assert r.view().pages == 1
+    r.handle(rg.NextPagePressed())
+    assert r.view().page == 0
+
+
+def test_the_page_starts_again_when_the_list_changes():
+    r = at_prefectures()
+    feed(r, [rg.NextPagePressed(), rg.PrefectureChosen("13")])
+    assert r.view().page == 0 and not r.view().listed  # waiting for the municipalities
+    r.handle(rg.MunicipalitiesListed("13", MANY))
+    assert (r.view().page, r.view().pages, r.view().listed) == (0, 15, True)  # 179 / 12
+    feed(r, [rg.NextPagePressed()] * 20)
+    assert r.view().page == 14
+    r.handle(rg.PreviousPressed())  # back to the prefectures: the page with 東京都 (13)
+    assert r.step is Step.PREFECTURE and r.view().page == 1
+    feed(r, [rg.PreviousPressed(), rg.ApplyChosen(), rg.NextPagePressed(),
+             rg.PrefecturesListed(ALL_PREFS, TODAY)])  # listed again: from the first page
+    assert r.step is Step.PREFECTURE and r.view().page == 0
+
+
+def test_back_to_the_municipalities_shows_the_page_of_the_one_chosen():
+    r = at_prefectures()
+    feed(r, [rg.PrefectureChosen("01"), rg.MunicipalitiesListed("01", MANY),
+             *[rg.NextPagePressed()] * 3, rg.DomicileMunicipalityChosen("010040")])
+    assert r.step is Step.ADDRESS
+    r.handle(rg.PreviousPressed())
+    assert r.step is Step.MUNICIPALITY and r.view().page == 3  # 40 // 12
+
+
+def test_a_prefecture_with_no_municipality_taking_part_says_so_and_back_works():
+    r = at_prefectures()
+    feed(r, [rg.PrefectureChosen("01"), rg.MunicipalitiesListed("01", ())])
+    v = r.view()
+    assert v.step is Step.MUNICIPALITY and v.listed and v.municipalities == ()
+    assert v.pages == 1
+    r.handle(rg.PreviousPressed())
+    assert r.step is Step.PREFECTURE
+
+
+def test_paging_is_only_for_the_lists():
+    r = at(Step.PHONE)
+    r.handle(rg.NextPagePressed())
+    assert r.step is Step.PHONE and r.view().page == 0 and r.view().pages == 1
+
+
+def test_wipe_forgets_the_lists_and_the_page():
+    r = at_prefectures()
+    feed(r, [rg.NextPagePressed(), rg.NextPagePressed()])
+    r.wipe()
+    v = r.view()
+    assert (v.page, v.pages, v.listed, v.prefectures, v.municipalities) == (0, 1, False, (), ())
 
 
 # ---------------------------------------------------------------- in the session

@@ -54,6 +54,7 @@ def sample_events(generation: int = 0) -> list[ev.Event]:
         rg.RegistrationRequested(), rg.ApplyChosen(), rg.StatusChosen(),
         rg.PrefecturesListed((rg.Prefecture("13", "東京都"),), datetime.date(2026, 11, 23)),
         rg.PrefectureChosen("13"), rg.KeyTyped("1"), rg.NextPressed(), rg.PreviousPressed(),
+        rg.NextPagePressed(), rg.PreviousPagePressed(),
         rg.ApplicationConfirmed(), rg.RegistrationClosed(), rg.NumberPrinted(True),
         rg.RegistrationCenterFailed("center_unreachable"),
     ]

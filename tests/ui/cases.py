@@ -183,6 +183,7 @@ def registration_views() -> dict[str, RegistrationView]:
         address.handle(rg.KeyTyped(key))
     address.handle(rg.KeyboardSwitched())
     out["register_address_digits"] = address.view()
+    out.update(paged_registration_views())
     out["register_municipality_not_participating"] = replace(
         at(Step.MUNICIPALITY).view(), problem=rg.Problem.NOT_PARTICIPATING)
     out["register_head_required"] = replace(at(Step.HEAD).view(), problem=rg.Problem.REQUIRED)
@@ -214,6 +215,37 @@ def registration_views() -> dict[str, RegistrationView]:
     out["register_status_rejected"] = replace(
         result, status=rg.ApplicationStatus.REJECTED,
         contact="見本市役所 市民課 戸籍係　電話 0000-00-0000（平日 8:30–17:15）")
+    return out
+
+
+def paged_registration_views() -> dict[str, RegistrationView]:
+    """The real-sized lists: 47 prefectures + the fictional one, many municipalities, none."""
+    from hw_emulator.center.server import PREFECTURE, REAL_PREFECTURES
+    from tests.core.test_registration import TODAY
+
+    prefectures = tuple(rg.Prefecture(c, n) for c, n in (*REAL_PREFECTURES, PREFECTURE))
+    r = rg.Registration("key-1")
+    r.handle(rg.ApplyChosen())
+    r.handle(rg.PrefecturesListed(prefectures, TODAY))
+    r.handle(rg.NextPagePressed())
+    out = {"register_prefecture_page2": r.view()}
+    for _ in range(3):
+        r.handle(rg.NextPagePressed())
+    out["register_prefecture_last_page"] = r.view()
+    r.handle(rg.PrefectureChosen("99"))
+    towns = tuple(rg.DomicileMunicipality(f"99{i:04d}", f"{name}町", participates=i != 14)
+                  for i, name in enumerate(("見本", "仮想", "架空", "試験", "模擬", "空想", "想定",
+                                            "例示", "雛形", "見立", "擬似", "名目", "無名",
+                                            "仮称", "不参加", "未定", "予定", "代替"), start=1))
+    r.handle(rg.MunicipalitiesListed("99", towns))
+    r.handle(rg.NextPagePressed())
+    out["register_municipality_page2"] = r.view()
+    r.handle(rg.PreviousPressed())
+    r.handle(rg.PreviousPagePressed())
+    r.handle(rg.PreviousPagePressed())
+    r.handle(rg.PrefectureChosen("01"))
+    r.handle(rg.MunicipalitiesListed("01", ()))
+    out["register_municipality_none"] = r.view()
     return out
 
 

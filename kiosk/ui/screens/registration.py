@@ -90,6 +90,9 @@ KANA_Y = 146
 SIDE_X = 750  # the marks and editing keys right of the grid
 PAD_W, PAD_H, PAD_GAP = 140, 88, 10
 PAD_X, PAD_Y = 544, 96
+#: A list with pages: rg.PAGE_SIZE buttons in ROWS rows left of the 前へ/次へ column at PAGE_X.
+ROWS = 4
+PAGE_X = 760
 
 
 def build(ctx: Ctx) -> Screen:
@@ -98,7 +101,7 @@ def build(ctx: Ctx) -> Screen:
         return Screen("register", tuple(header(ctx, ctx.tr("reg.title.menu"))))
     tr = ctx.tr
     notice = tr(NOTICES[rv.notice]) if rv.notice in NOTICES else ""
-    if rv.problem is not None and rv.keyboard is Keyboard.KANA:
+    if rv.problem is not None and (rv.keyboard is Keyboard.KANA or rv.step is Step.MUNICIPALITY):
         notice = tr(PROBLEMS[rv.problem])  # the grid needs every row: say it in the header
     widgets: list[Widget] = header(ctx, tr(TITLES[rv.step]), notice)
     step = rv.step
@@ -139,17 +142,14 @@ def _menu(ctx: Ctx) -> list[Widget]:
 
 
 def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
+    """A list as big buttons, rg.PAGE_SIZE a page; 前へ/次へ on the right when it has pages."""
     tr = ctx.tr
     out: list[Widget] = []
-    y0 = 96
+    y0, h, gap = 96, 88, 12
     if rv.step is Step.MUNICIPALITY and rv.prefecture is not None:
         out.append(Text((20, 96, 984, 40), tr("reg.in_prefecture", name=rv.prefecture.name),
                         ctx.fs(theme.BODY), theme.INK, bold=True, lang="ja"))
-        y0 = 140
-    if rv.problem is not None:
-        out += banner((20, y0, 984, 84), tr(PROBLEMS[rv.problem]), ctx.fs(theme.SMALL),
-                      alert=True)
-        y0 += 94
+        y0, h, gap = 140, 80, 10
     items: list[tuple[str, str, rg.RegistrationEvent, str]]
     if rv.step is Step.PREFECTURE:
         items = [(f"reg_pref_{p.code}", p.name, rg.PrefectureChosen(p.code), "")
@@ -158,18 +158,42 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
         items = [(f"reg_city_{m.code}", m.name, rg.DomicileMunicipalityChosen(m.code),
                   "" if m.participates else tr("reg.not_participating"))
                  for m in rv.municipalities]
-    if not items:
+    if not items and rv.listed and rv.step is Step.MUNICIPALITY:
+        name = rv.prefecture.name if rv.prefecture is not None else ""
+        out += banner((20, y0 + 10, 984, 200), tr("reg.body.no_municipality", name=name),
+                      ctx.fs(theme.BODY))
+    elif not items:
         out.append(Text((20, y0, 984, 60), tr("reg.body.waiting"), ctx.fs(theme.BODY),
                         theme.INK))
-    cols, w, h, gap = 4, 237, 88, 12
-    rows = max(1, (theme.FOOTER_TOP - 10 - y0 + gap) // (h + gap))
-    for i, (element_id, name, action, sub) in enumerate(items[:cols * rows]):
+    paged = rv.pages > 1
+    cols = rg.PAGE_SIZE // ROWS if paged else 4  # a short list needs no paging column
+    w = (PAGE_X - 20 - 12 * cols) // cols if paged else 237
+    first = rv.page * rg.PAGE_SIZE
+    for i, (element_id, name, action, sub) in enumerate(items[first:first + rg.PAGE_SIZE]):
         col, row = i % cols, i // cols
         rect = (20 + col * (w + 12), y0 + row * (h + gap), w, h)
         # one that does not take part stays tappable: the resident learns why, in words
         out.append(Button(element_id, rect, name, action, size=ctx.fs(theme.BUTTON),
                           sublabel=sub, lang="ja"))
+    if paged:
+        out += _pager(ctx, rv, y0, ROWS * (h + gap) - gap)
     return out + footer(ctx, back=ev.Back(), cancel=ev.Cancel())
+
+
+def _pager(ctx: Ctx, rv: RegistrationView, top: int, height: int) -> list[Widget]:
+    """前へ above, the page number, 次へ below: a column right of the list."""
+    tr = ctx.tr
+    button_h = (height - 110) // 2
+    return [
+        Button("reg_page_prev", (PAGE_X, top, 1004 - PAGE_X, button_h), tr("reg.page.prev"),
+               rg.PreviousPagePressed(), enabled=rv.page > 0, size=ctx.fs(theme.BUTTON)),
+        Text((PAGE_X, top + button_h, 1004 - PAGE_X, 110),
+             tr("reg.page.of", page=rv.page + 1, pages=rv.pages), ctx.fs(theme.BODY),
+             theme.INK, bold=True, align="center", valign="middle"),
+        Button("reg_page_next", (PAGE_X, top + height - button_h, 1004 - PAGE_X, button_h),
+               tr("reg.page.next"), rg.NextPagePressed(), enabled=rv.page + 1 < rv.pages,
+               style="primary", size=ctx.fs(theme.BUTTON)),
+    ]
 
 
 def _typing(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
