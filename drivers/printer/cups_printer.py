@@ -212,7 +212,11 @@ class CupsPrinter:
         if not isinstance(document, bytes | bytearray | memoryview):
             raise TypeError("document must be bytes")  # a str would crash pycups (cups.md §1.2)
         view = memoryview(document).cast("B")
-        total = pages if pages is not None else count_pages(bytes(view))
+        if pages is not None:
+            total = pages
+        else:  # in place: an immutable copy of a certificate could not be wiped
+            total = count_pages(document if isinstance(document, bytes | bytearray)
+                                else bytes(view))
         token = f"kiosk-{secrets.token_hex(8)}"
         options = {
             "media": self.media,

@@ -19,13 +19,14 @@ _OBJSTM = re.compile(rb"<<([^>]*?/Type\s*/ObjStm[^>]*?)>>\s*stream\r?\n", re.DOT
 _MAX_INFLATE = 64 * 1024 * 1024
 
 
-def _counts(text: bytes) -> list[int]:
+def _counts(text: bytes | bytearray) -> list[int]:
     return [int(m.group(1)) for r in (_PAGES_THEN_COUNT, _COUNT_THEN_PAGES)
             for m in r.finditer(text)]
 
 
-def count_pages(pdf: bytes) -> int:
-    """Pages in ``pdf`` as its page tree announces them; 0 when it cannot tell."""
+def count_pages(pdf: bytes | bytearray) -> int:
+    """Pages in ``pdf`` as its page tree announces them; 0 when it cannot tell.
+    Reads a ``bytearray`` in place: a certificate is never copied to count it."""
     found = _counts(pdf)
     for match in _OBJSTM.finditer(pdf):
         if b"/FlateDecode" not in match.group(1):

@@ -38,6 +38,7 @@ import httpx
 from cryptography import x509
 
 from kiosk.center import envelope as env
+from kiosk.center import scrub
 from kiosk.center.port import (
     CenterError,
     CenterSession,
@@ -486,8 +487,17 @@ class HttpCenter:
         return document
 
     def _accept(self, raw: bytes, expected: env.Expected) -> IssuedDocument:
-        """Verify everything, then commit the request as delivered — or refuse."""
+        """Verify everything, then commit the request as delivered — or refuse.
+
+        The decoded pages are zeroed whatever happens; the merged print file is a
+        buffer the caller owns (the runtime's session data zeroes it at wipe)."""
         envelope = env.parse_envelope(raw)
+        try:
+            return self._verify(envelope, expected)
+        finally:
+            envelope.wipe()
+
+    def _verify(self, envelope: env.Envelope, expected: env.Expected) -> IssuedDocument:
         manifest = env.verify_signature(envelope, self._pinned_ca)
         if manifest.request_id != expected.request_id:
             with self._lock:
@@ -508,6 +518,9 @@ class HttpCenter:
         with self._lock:
             state = self._sessions.get(expected.session_id)
             entry = self._requests.get(expected.request_id)
+            if state is None or not state.open or entry is None \
+                    or entry[1] != RequestState.PENDING:
+                scrub.zero(pdf)
             if state is None or not state.open:
                 raise env.DocumentRefused(env.RefusalReason.SESSION_ENDED,
                                           document_id=manifest.document_id,

@@ -14,6 +14,10 @@ the document id, request id and its position in its ``/Keywords``, written by th
 renderer, so a page of another document is caught even when the center signed it
 faithfully (the Tokushima case).
 
+Page bytes are personal data: they are decoded into ``bytearray`` buffers (the
+immutable ``bytes`` that ``base64`` returns is burnt at once, :mod:`scrub`) and
+whoever ends the document's verification calls :meth:`Envelope.wipe`.
+
 Everything here raises :class:`DocumentRefused` (a ``CenterError`` with
 ``DOCUMENT_REFUSED``) and nothing else, whatever the input; the reason and the ids
 it carries are safe to log and to report (no personal data).
@@ -37,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from kiosk.center import pdfpages
+from kiosk.center import pdfpages, scrub
 from kiosk.center.port import CenterError
 from kiosk.core.menu import ErrorCode
 
@@ -111,13 +115,19 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Envelope:
-    """An envelope as parsed, not yet trusted."""
+    """An envelope as parsed, not yet trusted. ``pages`` are the kiosk's own
+    buffers: :meth:`wipe` once they are merged or refused."""
 
     manifest_bytes: bytes = field(repr=False)
     signature: bytes = field(repr=False)
     signature_alg: str
     signer: x509.Certificate = field(repr=False)
-    pages: tuple[bytes, ...] = field(repr=False)
+    pages: tuple[bytearray, ...] = field(repr=False)
+
+    def wipe(self) -> None:
+        """Zero every page; the parsed pages, views into these buffers, see zeros too."""
+        for page in self.pages:
+            scrub.zero(page)
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,15 @@ def _b64(value: Any) -> bytes:
         raise _malformed() from exc
 
 
+def _page(value: Any) -> bytearray:
+    """One page, decoded into a buffer of the kiosk's own; the immutable copy that
+    ``base64`` makes is overwritten before it is freed."""
+    raw = _b64(value)
+    page = bytearray(raw)
+    scrub.burn(raw)
+    return page
+
+
 def _get(obj: Mapping[str, Any], key: str, kind: type) -> Any:
     value = obj.get(key)
     if kind is int and isinstance(value, bool):
@@ -173,13 +192,19 @@ def parse_envelope(raw: bytes) -> Envelope:
         signer = x509.load_der_x509_certificate(_b64(doc.get("signer")))
     except ValueError as exc:
         raise _malformed() from exc
-    return Envelope(
-        manifest_bytes=_b64(doc.get("manifest")),
-        signature=_b64(doc.get("signature")),
-        signature_alg=_get(doc, "signature_alg", str),
-        signer=signer,
-        pages=tuple(_b64(p) for p in pages_raw),
-    )
+    manifest_bytes = _b64(doc.get("manifest"))
+    signature = _b64(doc.get("signature"))
+    signature_alg = _get(doc, "signature_alg", str)
+    pages: list[bytearray] = []
+    try:
+        for p in pages_raw:
+            pages.append(_page(p))
+    except DocumentRefused:
+        for page in pages:
+            scrub.zero(page)
+        raise
+    return Envelope(manifest_bytes=manifest_bytes, signature=signature,
+                    signature_alg=signature_alg, signer=signer, pages=tuple(pages))
 
 
 def _check_signer(signer: x509.Certificate, pinned_ca: x509.Certificate,
@@ -338,7 +363,7 @@ def check_pages(envelope: Envelope, manifest: Manifest) -> list[pdfpages.PdfFile
     return parsed
 
 
-def merge_pages(pages: Sequence[pdfpages.PdfFile], document_id: str = "") -> bytes:
+def merge_pages(pages: Sequence[pdfpages.PdfFile], document_id: str = "") -> bytearray:
     try:
         return pdfpages.merge(pages)
     except pdfpages.PdfProfileError as exc:

@@ -160,7 +160,7 @@ class FakeCenter:
             raise CenterError(ErrorCode.KIND_NOT_OFFERED)
         pages = self.pages_per_copy * request.copies
         return IssuedDocument(request.request_id, pages, offer.fee * request.copies,
-                              tiny_pdf(pages, f"FICTIONAL {request.kind.value}"))
+                              bytearray(tiny_pdf(pages, f"FICTIONAL {request.kind.value}")))
 
     def report_delivery(self, session: CenterSession, request_id: str,
                         result: DeliveryResult, pages_printed: int) -> None:

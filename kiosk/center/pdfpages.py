@@ -20,6 +20,11 @@ not guessed at:
 ReportLab's output (what the emulator and, presumably, a municipality renderer
 produce) fits it. Every failure raises :class:`PdfProfileError`; callers turn it
 into ``CenterError(DOCUMENT_REFUSED)``.
+
+No copies of a page: a parsed object's dictionary and stream are views into the
+buffer that was parsed (so zeroing that buffer wipes them too), and :func:`merge`
+writes the print file into one ``bytearray`` of the final size, never grown (a
+grown buffer leaves its old copy behind in freed memory).
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ class PdfProfileError(ValueError):
 @dataclass(frozen=True)
 class _Object:
     number: int
-    head: bytes  # the dictionary / value text, where references are rewritten
-    stream: bytes | None = field(default=None, repr=False)
+    head: memoryview = field(repr=False)  # the dictionary / value text, a view
+    stream: memoryview | None = field(default=None, repr=False)  # a view
 
 
 @dataclass(frozen=True)
@@ -70,16 +75,18 @@ def _fail(why: str) -> PdfProfileError:
     return PdfProfileError(f"PDF outside the center's page profile: {why}")
 
 
-def _ref(pattern: bytes, text: bytes) -> int | None:
+def _ref(pattern: bytes, text: bytes | bytearray | memoryview) -> int | None:
     m = re.search(pattern + rb"\s+(\d+)\s+0\s+R", text)
     return int(m.group(1)) if m else None
 
 
-def parse(data: bytes) -> PdfFile:
-    """Parse one profile PDF. Raises :class:`PdfProfileError` on anything else."""
+def parse(data: bytes | bytearray) -> PdfFile:
+    """Parse one profile PDF. Raises :class:`PdfProfileError` on anything else.
+
+    The result holds views into ``data``: keep ``data`` unchanged while it is used,
+    and zero it (not resize it) when done."""
     if not isinstance(data, bytes | bytearray) or not data.startswith(b"%PDF-1."):
         raise _fail("no PDF header")
-    data = bytes(data)
     m = _STARTXREF.search(data[-64:])
     if m is None:
         raise _fail("no startxref at the end")
@@ -126,7 +133,7 @@ def parse(data: bytes) -> PdfFile:
         raise _fail("page tree without /Kids")
     pages = tuple(int(r.group(1)) for r in _REF.finditer(kids_m.group(1)))
     for page in pages:
-        head = objects[page].head if page in objects else b""
+        head = bytes(objects[page].head) if page in objects else b""
         t = _TYPE.search(head)
         if t is None or t.group(1) != b"Page":
             raise _fail("nested or missing page object")
@@ -140,7 +147,16 @@ def parse(data: bytes) -> PdfFile:
     return PdfFile(objects, root, pages_node, pages, info, keywords)
 
 
-def _read_object(data: bytes, number: int, offset: int) -> _Object:
+def _stripped(data: bytes | bytearray, start: int, end: int) -> memoryview:
+    """``data[start:end].strip()`` as a view, without copying."""
+    while start < end and data[start] in b" \t\n\r\x0b\x0c":
+        start += 1
+    while end > start and data[end - 1] in b" \t\n\r\x0b\x0c":
+        end -= 1
+    return memoryview(data)[start:end]
+
+
+def _read_object(data: bytes | bytearray, number: int, offset: int) -> _Object:
     header = _OBJ_HEADER.match(data, offset)
     if header is None or int(header.group(1)) != number:
         raise _fail("xref offset does not point at its object")
@@ -150,8 +166,8 @@ def _read_object(data: bytes, number: int, offset: int) -> _Object:
     if end_m is None:
         raise _fail("object without endobj")
     if stream_m is None or stream_m.start() > end_m.start():
-        return _Object(number, data[start:end_m.start()].strip())
-    head = data[start:stream_m.start()].strip()
+        return _Object(number, _stripped(data, start, end_m.start()))
+    head = _stripped(data, start, stream_m.start())
     length_m = _LENGTH.search(head)
     if length_m is None:
         raise _fail("stream without a direct /Length")
@@ -160,14 +176,16 @@ def _read_object(data: bytes, number: int, offset: int) -> _Object:
     tail = re.compile(rb"\s*endstream\s+endobj\b").match(data, stop)
     if stop > len(data) or tail is None:
         raise _fail("stream /Length does not end at endstream")
-    return _Object(number, head, data[begin:stop])
+    return _Object(number, head, memoryview(data)[begin:stop])
 
 
-def merge(files: Sequence[PdfFile]) -> bytes:
-    """One PDF with every page of ``files`` in order; catalog and info are rebuilt."""
+def merge(files: Sequence[PdfFile]) -> bytearray:
+    """One PDF with every page of ``files`` in order; catalog and info are rebuilt.
+
+    The result is a buffer of the caller's own (zero it when done)."""
     if not files:
         raise _fail("nothing to merge")
-    out_objects: list[tuple[bytes, bytes | None]] = []
+    out_objects: list[tuple[bytes, memoryview | None]] = []
     pages_number = 2  # 1 is the catalog
     next_number = 3
     kids: list[int] = []
@@ -178,7 +196,7 @@ def merge(files: Sequence[PdfFile]) -> bytes:
         page_set = set(pdf.pages)
         for old in keep:
             obj = pdf.objects[old]
-            head = obj.head
+            head = bytes(obj.head)  # dictionaries, not contents: renumbered copies
             if old in page_set:
                 head = _PARENT.sub(b"/Parent __PARENT__", head)
 
@@ -190,24 +208,35 @@ def merge(files: Sequence[PdfFile]) -> bytes:
             out_objects.append((head, obj.stream))
         kids += [mapping[p] for p in pdf.pages]
 
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    # every piece in order, then one buffer of the final size: growing a buffer
+    # would leave each outgrown copy of the document in freed memory
+    parts: list[bytes | memoryview] = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
     offsets: list[int] = []
+    size = len(parts[0])
 
-    def emit(number: int, head: bytes, stream: bytes | None) -> None:
-        offsets.append(len(out))
-        out.extend(b"%d 0 obj\n" % number + head)
+    def emit(number: int, head: bytes, stream: memoryview | None) -> None:
+        nonlocal size
+        offsets.append(size)
+        pieces: list[bytes | memoryview] = [b"%d 0 obj\n" % number, head]
         if stream is not None:
-            out.extend(b"\nstream\n" + stream + b"\nendstream")
-        out.extend(b"\nendobj\n")
+            pieces += [b"\nstream\n", stream, b"\nendstream"]
+        pieces.append(b"\nendobj\n")
+        parts.extend(pieces)
+        size += sum(len(p) for p in pieces)
 
     emit(1, b"<< /Type /Catalog /Pages %d 0 R >>" % pages_number, None)
     kid_refs = b" ".join(b"%d 0 R" % k for k in kids)
     emit(2, b"<< /Type /Pages /Kids [ %s ] /Count %d >>" % (kid_refs, len(kids)), None)
     for number, (head, stream) in enumerate(out_objects, start=3):
         emit(number, head, stream)
-    xref = len(out)
-    out.extend(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
-    out.extend(b"".join(b"%010d 00000 n \n" % o for o in offsets))
-    out.extend(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
-               % (len(offsets) + 1, xref))
-    return bytes(out)
+    xref = size
+    parts.append(b"xref\n0 %d\n0000000000 65535 f \n" % (len(offsets) + 1))
+    parts.append(b"".join(b"%010d 00000 n \n" % o for o in offsets))
+    parts.append(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+                 % (len(offsets) + 1, xref))
+    out = bytearray(sum(len(p) for p in parts))
+    pos = 0
+    for part in parts:
+        out[pos:pos + len(part)] = part
+        pos += len(part)
+    return out

@@ -46,12 +46,14 @@ class IssuedDocument:
 
     ``pdf`` holds every page of every copy in print order, fronts and the
     anti-forgery backs (duplex). It is personal data: memory only, wiped at idle.
+    It is a buffer the receiver owns, never an immutable copy, so that it can be
+    zeroed: the runtime's session data keeps this very buffer and zeroes it.
     """
 
     request_id: str
     page_count: int  # sheets' faces, as announced by the center and checked
     fee: int  # total yen, as announced by the center
-    pdf: bytes = field(repr=False)
+    pdf: bytearray = field(repr=False)
 
 
 class DeliveryResult(enum.StrEnum):

@@ -37,9 +37,13 @@ class SessionData:
     finished_jobs: set[str] = field(default_factory=set)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def hold(self, request_id: str, pages: int, fee: int, pdf: bytes) -> None:
+    def hold(self, request_id: str, pages: int, fee: int, pdf: bytes | bytearray) -> None:
+        """Keep a verified document. A ``bytearray`` is kept as it is, not copied (the
+        center client hands over its only buffer, which the wipe then zeroes); a
+        ``bytes`` is copied, and that immutable original cannot be wiped."""
+        buffer = pdf if isinstance(pdf, bytearray) else bytearray(pdf)
         with self.lock:
-            self.documents[request_id] = HeldDocument(request_id, pages, fee, bytearray(pdf))
+            self.documents[request_id] = HeldDocument(request_id, pages, fee, buffer)
 
     def discard(self, request_id: str) -> None:
         with self.lock:
