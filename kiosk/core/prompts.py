@@ -10,6 +10,7 @@ recording fails a test instead of falling silent at a kiosk.
 from __future__ import annotations
 
 from kiosk.core.menu import ErrorCode
+from kiosk.core.registration import REGISTRATION_PROMPTS
 from kiosk.core.states import PROMPTS
 
 #: Said on entering a state (``states.PROMPTS``).
@@ -37,8 +38,11 @@ def error_prompt(code: ErrorCode) -> str:
 #: One per :class:`ErrorCode`, said on entering the error screen.
 ERROR_PROMPTS: frozenset[str] = frozenset(error_prompt(code) for code in ErrorCode)
 
-#: Every guidance prompt: each must exist in every language.
-ALL_PROMPTS: frozenset[str] = STATE_PROMPTS | EVENT_PROMPTS | ERROR_PROMPTS
+#: Every guidance prompt: each must exist in every language. The registration's
+#: (``registration.REGISTRATION_PROMPTS``: one per step, each refusal, the center's and
+#: printer's notices) share ``printing`` and ``error_center_unreachable`` with the rest.
+ALL_PROMPTS: frozenset[str] = (STATE_PROMPTS | EVENT_PROMPTS | ERROR_PROMPTS
+                               | REGISTRATION_PROMPTS)
 
 #: Language-free sounds: the left-behind alarm (``Priority.ALARM``) and a chime.
 TONES: frozenset[str] = frozenset({"alarm", "chime"})

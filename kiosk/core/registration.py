@@ -41,7 +41,7 @@ import datetime
 import enum
 from dataclasses import dataclass, field
 
-from kiosk.core.commands import Command
+from kiosk.core.commands import Command, Say
 from kiosk.core.events import Event
 
 # ---------------------------------------------------------------- events, commands
@@ -419,6 +419,47 @@ def check(step: Step, value: str, today: datetime.date | None) -> Problem | None
     return None
 
 
+# ---------------------------------------------------------------- voice
+
+#: Said on arriving at a step (docs/voice.md); CARD is the session's ``place_card``,
+#: STATUS_RESULT says the status (:data:`STATUS_PROMPTS`).
+STEP_PROMPTS: dict[Step, str] = {
+    Step.MENU: "reg_menu",
+    Step.PREFECTURE: "reg_prefecture",
+    Step.MUNICIPALITY: "reg_municipality",
+    Step.ADDRESS: "reg_address",
+    Step.HEAD: "reg_head",
+    Step.PHONE: "reg_phone",
+    Step.BIRTH: "reg_birth",
+    Step.EXPIRY: "reg_expiry",
+    Step.CODE: "reg_code",
+    Step.REVIEW: "reg_review",
+    Step.CONFIRM: "reg_confirm",
+    Step.SUBMITTING: "reg_waiting",
+    Step.STATUS_WAIT: "reg_waiting",
+    Step.DONE: "reg_done",
+    Step.PRINTING: "printing",  # the normal flow's "printing, please wait"
+    Step.STATUS_NUMBER: "reg_status_number",
+}
+STATUS_PROMPTS: dict[ApplicationStatus, str] = {
+    status: f"reg_status_{status.value}" for status in ApplicationStatus}
+#: Each refusal is said as well as shown.
+PROBLEM_PROMPTS: dict[Problem, str] = {problem: f"reg_problem_{problem.value}"
+                                       for problem in Problem}
+#: Center and printer notices; "center_unreachable" says the error screen's sentence.
+NOTICE_PROMPTS: dict[str, str] = {
+    "center_unreachable": "error_center_unreachable",
+    "refused": "reg_refused",
+    "print_failed": "reg_print_failed",
+}
+#: A prefecture whose municipality list arrived empty.
+NO_MUNICIPALITY_PROMPT = "reg_no_municipality"
+#: Every prompt the registration may say (kiosk/core/prompts.py).
+REGISTRATION_PROMPTS: frozenset[str] = frozenset(
+    {*STEP_PROMPTS.values(), *STATUS_PROMPTS.values(), *PROBLEM_PROMPTS.values(),
+     *NOTICE_PROMPTS.values(), NO_MUNICIPALITY_PROMPT})
+
+
 # ---------------------------------------------------------------- view, machine
 
 
@@ -551,13 +592,39 @@ class Registration:
 
     # -------------------------------------------------------------- events
 
+    def announce(self) -> list[Command]:
+        """What to say when the session shows the registration again (start, after the card)."""
+        prompt = self._step_prompt()
+        return [Say(prompt)] if prompt else []
+
     def handle(self, event: RegistrationEvent) -> list[Command]:
-        """One event; returns the commands to execute. Never raises."""
+        """One event; returns the commands to execute, with what to say. Never raises."""
         try:
-            return self._handle(event)
+            step, listed, notice = self.step, self.step in self._listed, self.notice
+            out = self._handle(event)
+            return out + self._said(step, listed, notice)
         except Exception:  # noqa: BLE001 — a bug must not take the kiosk down
             self.notice = "internal"
             return []
+
+    def _step_prompt(self) -> str:
+        if self.step is Step.STATUS_RESULT:
+            return STATUS_PROMPTS[self.status or ApplicationStatus.UNKNOWN]
+        return STEP_PROMPTS.get(self.step, "")
+
+    def _said(self, step: Step, listed: bool, notice: str) -> list[Command]:
+        """One prompt after an event: a refusal, else a new notice, else the new step."""
+        prompt = ""
+        if self.problem is not None:
+            prompt = PROBLEM_PROMPTS[self.problem]
+        elif self.notice in NOTICE_PROMPTS and self.notice != notice:
+            prompt = NOTICE_PROMPTS[self.notice]
+        elif self.step is not step:
+            prompt = self._step_prompt()
+        elif self.step is Step.MUNICIPALITY and not listed and self.step in self._listed \
+                and not self.municipalities:
+            prompt = NO_MUNICIPALITY_PROMPT
+        return [Say(prompt)] if prompt else []
 
     def _handle(self, event: RegistrationEvent) -> list[Command]:
         self.problem = None

@@ -987,6 +987,12 @@ class Session:
         self._t.registration = Registration(key=self._new_id())
         self._enter(State.REGISTER)
 
+    def _enter_register(self) -> None:
+        """The registration's screen shown again (start, back from the card, after it): say it."""
+        reg = self._t.registration
+        if reg is not None:
+            self._emit(*reg.announce())
+
     def _registration_event(self, event: Event) -> None:
         assert isinstance(event, RegistrationEvent)
         reg = self._t.registration
@@ -1091,6 +1097,7 @@ ON_ENTRY: dict[State, Callable[[Session], None]] = {
     State.ERROR: Session._enter_error,
     State.CARD_LEFT: Session._enter_card_left,
     State.WIPE: Session._enter_wipe,
+    State.REGISTER: Session._enter_register,
 }
 
 #: What a SCREEN timeout does where it does not simply cancel (interactive states

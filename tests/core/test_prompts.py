@@ -8,15 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kiosk.center.fake import FICTIONAL_MENU
 from kiosk.core import Session, State
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
+from kiosk.core import registration as rg
 from kiosk.core.events import TimerId
 from kiosk.core.menu import ErrorCode
 from kiosk.core.prompts import (
     ALL_PROMPTS,
     ERROR_PROMPTS,
     EVENT_PROMPTS,
+    REGISTRATION_PROMPTS,
     STATE_PROMPTS,
     TONES,
     error_prompt,
@@ -53,7 +56,7 @@ def drain(s: Session) -> list[cmd.Command]:
 
 
 def test_the_groups_make_up_all_prompts():
-    assert ALL_PROMPTS == STATE_PROMPTS | EVENT_PROMPTS | ERROR_PROMPTS
+    assert ALL_PROMPTS == STATE_PROMPTS | EVENT_PROMPTS | ERROR_PROMPTS | REGISTRATION_PROMPTS
     assert set(PROMPTS.values()) <= ALL_PROMPTS
     assert {error_prompt(code) for code in ErrorCode} <= ALL_PROMPTS
     assert not ALL_PROMPTS & TONES
@@ -129,6 +132,57 @@ def _paths() -> list[list[cmd.Command]]:
     # a printout that nobody takes: voice, tone, staff
     s = reach(State.TAKE_PRINTOUT)
     runs.append(drain(s))
+    runs += _registration_paths()
+    return runs
+
+
+def _registration_paths() -> list[list[cmd.Command]]:
+    """The koseki use-registration through the session: every step, refusal, notice, status."""
+    from tests.core.test_registration import CITIES, PREFS, TODAY, keys
+
+    def start() -> tuple[Session, list[cmd.Command]]:
+        s, heard = recording()
+        reach(State.TERMS, s)
+        feed(s, [rg.RegistrationRequested()])
+        return s, heard
+
+    runs: list[list[cmd.Command]] = []
+    s, heard = start()
+    form = [rg.ApplyChosen(), rg.PrefecturesListed(PREFS, TODAY), rg.PrefectureChosen("13"),
+            rg.MunicipalitiesListed("13", CITIES), rg.DomicileMunicipalityChosen("999931"),
+            rg.DomicileMunicipalityChosen("999921"), rg.NextPressed(), *keys("みほん"),
+            rg.NextPressed(), *keys("みほん"), rg.NextPressed(), *keys("12345"),
+            rg.NextPressed(), rg.FieldCleared(), *keys("09012345678"), rg.NextPressed(),
+            *keys("19800230"), rg.NextPressed(), rg.FieldCleared(), *keys("20301231"),
+            rg.NextPressed(), rg.FieldCleared(), *keys("19800401"), rg.NextPressed(),
+            *keys("20201231"), rg.NextPressed(), rg.FieldCleared(), *keys("20301231"),
+            rg.NextPressed(), *keys("123"), rg.NextPressed(), *keys("4"), rg.NextPressed(),
+            rg.NextPressed(), ev.Back(), rg.NextPressed(), ev.CardInserted(), ev.CardRead(3),
+            *PIN_OK, ev.PinVerified(), ev.CenterSessionOpened(),
+            ev.ResidentAuthenticated(FICTIONAL_MENU), ev.CardRemoved(),
+            rg.ApplicationConfirmed(), rg.RegistrationCenterFailed("center_unreachable"),
+            rg.ApplicationConfirmed(), rg.RegistrationCenterFailed("refused"),
+            rg.ApplicationConfirmed(), rg.ApplicationAccepted("202611230001", "2026-11-23"),
+            rg.PrintNumberRequested(), rg.NumberPrinted(False)]
+    runs.append(heard + feed(s, form))
+    # a prefecture where no municipality takes part
+    s, heard = start()
+    runs.append(heard + feed(s, [rg.ApplyChosen(), rg.PrefecturesListed(PREFS, TODAY),
+                                 rg.PrefectureChosen("27"), rg.MunicipalitiesListed("27", ())]))
+    # the status check: a short number, then each answer
+    for status in rg.ApplicationStatus:
+        s, heard = start()
+        runs.append(heard + feed(s, [rg.StatusChosen(), *keys("12345"), rg.NextPressed(),
+                                     rg.FieldCleared(), *keys("202611230001"), rg.NextPressed(),
+                                     rg.StatusReported("202611230001", status)]))
+    # a date typed too short, a birth date in the future
+    s, heard = start()
+    runs.append(heard)
+    reg = s._t.registration
+    assert reg is not None
+    for step, typed in ((rg.Step.BIRTH, "20301231"), (rg.Step.PHONE, "")):
+        reg.step = step
+        runs.append(feed(s, [rg.FieldCleared(), *keys(typed), rg.NextPressed()]))
     return runs
 
 

@@ -7,6 +7,7 @@ import datetime
 import pytest
 
 from kiosk.core import registration as rg
+from kiosk.core.commands import Say
 from kiosk.core.registration import Problem, Registration, Step
 
 TODAY = datetime.date(2026, 11, 23)
@@ -67,11 +68,11 @@ def test_apply_path_builds_the_application_and_submits_it_once_confirmed():
     r.card_done()
     assert r.step is Step.CONFIRM
     out = r.handle(rg.ApplicationConfirmed())
-    assert out == [rg.SubmitApplication("key-1", app)]
+    assert out == [rg.SubmitApplication("key-1", app), Say("reg_waiting")]
     r.handle(rg.ApplicationAccepted("202611230001", "2026-11-23"))
     assert r.step is Step.DONE and r.view().fields == ()
     assert r.handle(rg.PrintNumberRequested()) == [
-        rg.PrintApplicationNumber("202611230001", "2026-11-23")]
+        rg.PrintApplicationNumber("202611230001", "2026-11-23"), Say("printing")]
     r.handle(rg.NumberPrinted(True))
     assert r.step is Step.DONE and r.view().printed
     assert r.handle(rg.PrintNumberRequested()) == []  # once is enough
@@ -192,7 +193,7 @@ def test_status_check():
     assert r.view().problem is Problem.NUMBER
     r.handle(rg.FieldCleared())
     out = feed(r, [*keys("202611230001"), rg.NextPressed()])
-    assert out == [rg.QueryApplication("202611230001")] and r.waiting
+    assert out == [rg.QueryApplication("202611230001"), Say("reg_waiting")] and r.waiting
     r.handle(rg.StatusReported("202611230001", rg.ApplicationStatus.REJECTED,
                                "見本市役所 市民課 0000-00-0000"))
     v = r.view()
@@ -311,6 +312,57 @@ def test_wipe_forgets_the_lists_and_the_page():
     r.wipe()
     v = r.view()
     assert (v.page, v.pages, v.listed, v.prefectures, v.municipalities) == (0, 1, False, (), ())
+
+
+# ---------------------------------------------------------------- voice
+
+
+def said(out: list) -> list[str]:
+    return [c.prompt for c in out if isinstance(c, Say)]
+
+
+def test_each_step_is_said_once_on_arrival():
+    r = Registration("key-1")
+    assert said(r.announce()) == ["reg_menu"]
+    assert said(r.handle(rg.ApplyChosen())) == ["reg_prefecture"]
+    assert said(r.handle(rg.PrefecturesListed(PREFS, TODAY))) == []  # same screen
+    assert said(r.handle(rg.NextPagePressed())) == []
+    assert said(r.handle(rg.PrefectureChosen("13"))) == ["reg_municipality"]
+    assert said(r.handle(rg.MunicipalitiesListed("13", CITIES))) == []
+    assert said(r.handle(rg.DomicileMunicipalityChosen("999931"))) == [
+        "reg_problem_not_participating"]
+    assert said(r.handle(rg.DomicileMunicipalityChosen("999921"))) == ["reg_address"]
+    assert said(feed(r, keys("みほん"))) == []  # typing is quiet
+    assert said(r.handle(rg.PreviousPressed())) == ["reg_municipality"]
+
+
+def test_refusals_notices_and_statuses_are_said():
+    r = at(Step.PHONE)
+    assert said(feed(r, [*keys("123"), rg.NextPressed()])) == ["reg_problem_phone"]
+    r = at(Step.CARD)
+    r.card_done()
+    assert said(r.announce()) == ["reg_confirm"]
+    r.handle(rg.ApplicationConfirmed())
+    assert said(r.handle(rg.RegistrationCenterFailed("center_unreachable"))) == [
+        "error_center_unreachable"]
+    r = at(Step.MENU)
+    feed(r, [rg.StatusChosen(), *keys("202611230001"), rg.NextPressed()])
+    assert said(r.handle(rg.StatusReported("202611230001", rg.ApplicationStatus.REJECTED))) == [
+        "reg_status_rejected"]
+
+
+def test_an_empty_municipality_list_is_said_once():
+    r = at_prefectures()
+    r.handle(rg.PrefectureChosen("01"))
+    assert said(r.handle(rg.MunicipalitiesListed("01", ()))) == ["reg_no_municipality"]
+    assert said(r.handle(rg.NextPagePressed())) == []
+
+
+def test_every_registration_prompt_is_a_known_prompt():
+    from kiosk.core.prompts import ALL_PROMPTS
+
+    assert rg.REGISTRATION_PROMPTS <= ALL_PROMPTS
+    assert set(rg.STEP_PROMPTS) == set(Step) - {Step.CARD, Step.STATUS_RESULT}
 
 
 # ---------------------------------------------------------------- in the session
