@@ -22,7 +22,11 @@ Steps::
 
 The prefecture and municipality lists are shown :data:`PAGE_SIZE` buttons a page
 (47 prefectures, in JIS code order; up to 179 municipalities): the page is kept
-here, starts again when a list arrives and is wiped with the rest.
+here, starts again when a list arrives and is wiped with the rest. A municipality
+list longer than a page whose municipalities carry their readings also gets a
+kana-row index (あ か さ … わ, and すべて), as Japanese kiosks and ATMs have:
+choosing a row shows only the municipalities whose reading starts in it, sorted
+by reading and paged within the row (:data:`KANA_ROWS`, :func:`kana_row`).
 
 Everything typed is personal data: it lives in this object only, is kept out of
 every ``repr`` and is dropped by :meth:`Registration.wipe` (the session also
@@ -142,6 +146,14 @@ class PreviousPagePressed(RegistrationEvent):
 
 
 @dataclass(frozen=True)
+class KanaRowChosen(RegistrationEvent):
+    """A tab of the municipality list's kana index: a :data:`KANA_ROWS` id, or
+    :data:`ALL_ROWS` ("すべて") for the whole list again."""
+
+    row: str
+
+
+@dataclass(frozen=True)
 class ApplicationConfirmed(RegistrationEvent):
     pass
 
@@ -167,6 +179,9 @@ class DomicileMunicipality:
     code: str
     name: str
     participates: bool = True  # takes koseki use-registrations at kiosks
+    #: The reading in hiragana (see :func:`reading`), "" when the center sent none or a
+    #: bad one: such a municipality is listed under すべて only, in no kana row.
+    kana: str = ""
 
 
 @dataclass(frozen=True)
@@ -308,6 +323,18 @@ TEXT_STEPS: dict[Step, tuple[Keyboard, int]] = {
 #: Buttons on one page of the prefecture or municipality list (3 × 4, beside 前へ/次へ).
 PAGE_SIZE = 12
 
+#: The kana index of a long municipality list: row id (element ``reg_kana_row_<id>``)
+#: → the kana that start a reading in that row; the tab shows the first one.
+KANA_ROWS: dict[str, str] = {
+    "a": "あいうえお", "ka": "かきくけこ", "sa": "さしすせそ", "ta": "たちつてと",
+    "na": "なにぬねの", "ha": "はひふへほ", "ma": "まみむめも", "ya": "やゆよ",
+    "ra": "らりるれろ", "wa": "わゐゑをん",
+}
+#: :class:`KanaRowChosen` with this row shows the whole list again (すべて).
+ALL_ROWS = ""
+#: Longest reading taken from the center (北海道's longest is 17 kana).
+MAX_READING = 40
+
 FORM = (Step.PREFECTURE, Step.MUNICIPALITY, Step.ADDRESS, Step.HEAD, Step.PHONE, Step.BIRTH,
         Step.EXPIRY, Step.CODE, Step.REVIEW)
 
@@ -339,6 +366,37 @@ READINGS: dict[str, tuple[str, ...]] = {
     "いち": ("一",), "に": ("二",), "さん": ("三",), "よん": ("四",), "ご": ("五",),
     "おお": ("大",), "こ": ("小",), "しん": ("新",), "ほん": ("本",),
 }
+
+
+_ROW_OF = {kana: row for row, letters in KANA_ROWS.items() for kana in letters}
+#: The first kana of a reading without its marks: が→か, ぱ→は, ぁ→あ, ゔ→う.
+_PLAIN = {**{v: k for k, v in _DAKUTEN.items()}, **{v: k for k, v in _HANDAKUTEN.items()},
+          **{v: k for k, v in _SMALL.items()}, "ゕ": "か", "ゖ": "け"}
+
+
+def reading(value: object) -> str:
+    """A municipality's reading from the center, in hiragana; "" when it is not one.
+
+    The protocol sends hiragana (center-protocol.md §9.2); full-width katakana, which
+    public municipality lists often use, is taken too and folded to hiragana. Anything
+    else — not a string, empty, longer than :data:`MAX_READING`, a character that is not
+    kana or ー, or a first character that starts no kana row — is ignored, not refused:
+    the municipality is still listed, under すべて only.
+    """
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_READING:
+        return ""
+    folded = "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in value)
+    if any(c not in HIRAGANA for c in folded) or kana_row(folded) is None:
+        return ""
+    return folded
+
+
+def kana_row(text: str) -> str | None:
+    """The :data:`KANA_ROWS` id a reading starts in (がっこう → "ka"), else None."""
+    if not text:
+        return None
+    first = _PLAIN.get(text[0], text[0])
+    return _ROW_OF.get(_PLAIN.get(first, first))
 
 
 def apply_mark(text: str, mark: str) -> str:
@@ -472,10 +530,14 @@ class RegistrationView:
     problem: Problem | None = None
     notice: str = ""  # a center failure: "center_unreachable", "refused", ...
     prefectures: tuple[Prefecture, ...] = ()
-    municipalities: tuple[DomicileMunicipality, ...] = ()
+    municipalities: tuple[DomicileMunicipality, ...] = ()  # of the kana row shown, if any
     listed: bool = False  # the list of this step arrived (empty means: none there)
     page: int = 0  # of the list on this step, PAGE_SIZE buttons a page
     pages: int = 1
+    #: The kana index of the municipality list: each KANA_ROWS id and whether a
+    #: municipality's reading starts in that row (else its tab is greyed out); () = none.
+    kana_index: tuple[tuple[str, bool], ...] = ()
+    kana_row: str = ALL_ROWS  # the row shown; ``municipalities`` then holds only its own
     prefecture: Prefecture | None = None
     municipality: DomicileMunicipality | None = None
     text: str = field(default="", repr=False)  # the field being typed, committed part
@@ -504,6 +566,7 @@ class Registration:
         self.municipality: DomicileMunicipality | None = None
         self._listed: set[Step] = set()  # PREFECTURE, MUNICIPALITY: their list arrived
         self.page = 0  # of the list on the current step
+        self.kana_row = ALL_ROWS  # the municipality list's kana row shown (ALL_ROWS: all)
         self._values: dict[Step, str] = {}
         self._text = ""
         self._pending = ""
@@ -532,10 +595,31 @@ class Registration:
         if self.step is Step.PREFECTURE:
             count = len(self.prefectures)
         elif self.step is Step.MUNICIPALITY:
-            count = len(self.municipalities)
+            count = len(self.shown_municipalities)
         else:
             return 1
         return max(1, -(-count // PAGE_SIZE))
+
+    @property
+    def kana_index(self) -> tuple[tuple[str, bool], ...]:
+        """Each kana row and whether a municipality's reading starts in it; () for no index.
+
+        Only a list longer than a page gets one, and only when the center sent readings
+        (a center without them, or a short list, shows the plain paged list).
+        """
+        found = self.municipalities
+        if len(found) <= PAGE_SIZE or not any(m.kana for m in found):
+            return ()
+        used = {kana_row(m.kana) for m in found}
+        return tuple((row, row in used) for row in KANA_ROWS)
+
+    @property
+    def shown_municipalities(self) -> tuple[DomicileMunicipality, ...]:
+        """The whole list in the center's order, or one kana row's, sorted by reading."""
+        if self.kana_row == ALL_ROWS:
+            return self.municipalities
+        return tuple(sorted((m for m in self.municipalities if kana_row(m.kana) == self.kana_row),
+                            key=lambda m: m.kana))
 
     @property
     def waiting(self) -> bool:
@@ -549,8 +633,10 @@ class Registration:
         shown = tuple((s, self._values[s]) for s in FORM if s in self._values)
         return RegistrationView(
             step=self.step, keyboard=keyboard, problem=self.problem, notice=self.notice,
-            prefectures=self.prefectures, municipalities=self.municipalities,
+            prefectures=self.prefectures, municipalities=self.shown_municipalities,
             listed=self.step in self._listed, page=self.page, pages=self.pages,
+            kana_index=self.kana_index if self.step is Step.MUNICIPALITY else (),
+            kana_row=self.kana_row,
             prefecture=self.prefecture, municipality=self.municipality, text=self._text,
             pending=self._pending, candidates=self._candidates, fields=shown,
             number=self.number, date=self.date, status=self.status, contact=self.contact,
@@ -586,6 +672,7 @@ class Registration:
         self.prefectures, self.municipalities = (), ()
         self._listed.clear()
         self.page = 0
+        self.kana_row = ALL_ROWS
         self.number = self.date = self.contact = ""
         self.status = None
         self._key = ""
@@ -645,14 +732,18 @@ class Registration:
                 chosen = next((p for p in self.prefectures if p.code == code), None)
                 if chosen is not None:
                     self.prefecture, self.municipalities = chosen, ()
+                    self.kana_row = ALL_ROWS
                     self._listed.discard(Step.MUNICIPALITY)
                     self._go(Step.MUNICIPALITY)
                     return [ListMunicipalities(code)]
             case MunicipalitiesListed(prefecture=pref, municipalities=found) \
                     if step is Step.MUNICIPALITY and self.prefecture \
                     and pref == self.prefecture.code:
-                self.municipalities, self.page = found, 0
+                self.municipalities, self.page, self.kana_row = found, 0, ALL_ROWS
                 self._listed.add(step)
+            case KanaRowChosen(row=row) if step is Step.MUNICIPALITY \
+                    and (row == ALL_ROWS or (row, True) in self.kana_index):
+                self.kana_row, self.page = row, 0  # a greyed-out row cannot be chosen
             case NextPagePressed() if self.page + 1 < self.pages:
                 self.page += 1
             case PreviousPagePressed() if self.page > 0:
@@ -765,7 +856,8 @@ class Registration:
         if self.step is Step.PREFECTURE and self.prefecture is not None:
             codes, chosen = [p.code for p in self.prefectures], self.prefecture.code
         elif self.step is Step.MUNICIPALITY and self.municipality is not None:
-            codes, chosen = [m.code for m in self.municipalities], self.municipality.code
+            codes = [m.code for m in self.shown_municipalities]
+            chosen = self.municipality.code
         if not codes or chosen not in codes:
             return 0
         return codes.index(chosen) // PAGE_SIZE

@@ -314,6 +314,173 @@ def test_wipe_forgets_the_lists_and_the_page():
     assert (v.page, v.pages, v.listed, v.prefectures, v.municipalities) == (0, 1, False, (), ())
 
 
+# ---------------------------------------------------------------- kana index
+
+#: Fictional stems with their readings, over every kana row but わ (so its tab is greyed).
+STEMS = (
+    ("青葉", "あおば"), ("朝日", "あさひ"), ("泉野", "いずみの"), ("内浦", "うちうら"),
+    ("江川", "えがわ"), ("大野", "おおの"),
+    ("柏木", "かしわぎ"), ("川口", "かわぐち"), ("北原", "きたはら"), ("栗山", "くりやま"),
+    ("小泉", "こいずみ"), ("桂", "かつら"), ("金山", "かねやま"), ("銀山", "ぎんざん"),
+    ("桜木", "さくらぎ"), ("沢田", "さわだ"), ("清水", "しみず"), ("須賀", "すが"),
+    ("関", "せき"), ("園部", "そのべ"),
+    ("高田", "たかだ"), ("竹内", "たけうち"), ("津田", "つだ"), ("寺町", "てらまち"),
+    ("戸田", "とだ"),
+    ("中里", "なかざと"), ("西野", "にしの"), ("沼田", "ぬまた"), ("根岸", "ねぎし"),
+    ("野田", "のだ"),
+    ("浜田", "はまだ"), ("日野", "ひの"), ("藤沢", "ふじさわ"), ("馬場", "ばば"),
+    ("堀江", "ほりえ"),
+    ("松原", "まつばら"), ("緑", "みどり"), ("村岡", "むらおか"), ("目黒", "めぐろ"),
+    ("森田", "もりた"),
+    ("山中", "やまなか"), ("湯川", "ゆかわ"), ("吉野", "よしの"),
+    ("来見", "らいみ"), ("龍野", "りゅうの"), ("留野", "るの"), ("麗水", "れいすい"),
+    ("六郷", "ろくごう"),
+)
+
+
+def _indexed() -> tuple[rg.DomicileMunicipality, ...]:
+    """179 fictional municipalities (北海道's count) with readings, in code order:
+    each stem as 市, 町 and 村, then 35 新…町 (さ row: 53, five pages of its own)."""
+    named = [(stem + suffix, kana + reading) for suffix, reading in
+             (("市", "し"), ("町", "ちょう"), ("村", "むら")) for stem, kana in STEMS]
+    named += [(f"新{stem}町", f"しん{kana}ちょう") for stem, kana in STEMS[:35]]
+    return tuple(rg.DomicileMunicipality(f"99{i:04d}", name, participates=i % 17 != 5,
+                                         kana=kana)
+                 for i, (name, kana) in enumerate(named, start=1))
+
+
+INDEXED = _indexed()
+
+
+def at_index(found: tuple[rg.DomicileMunicipality, ...] = INDEXED) -> Registration:
+    r = at_prefectures()
+    feed(r, [rg.PrefectureChosen("99"), rg.MunicipalitiesListed("99", found)])
+    return r
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("かくうし", "かくうし"),
+    ("カソウチョウ", "かそうちょう"),  # katakana is folded to hiragana
+    ("ミホンむら", "みほんむら"),
+    ("がっこう", "がっこう"),
+    ("ゔぁーちゃる", "ゔぁーちゃる"),
+    ("", ""), ("ｶｸｳｼ", ""), ("kakuushi", ""), ("架空市", ""), ("かくう し", ""),
+    ("ーかくう", ""), ("ゝかくう", ""), ("あ" * 41, ""), (None, ""), (42, ""),
+    (["かくうし"], ""),
+])
+def test_a_reading_is_kana_of_bounded_length_or_nothing(given, expected):
+    assert rg.reading(given) == expected
+
+
+@pytest.mark.parametrize(("text", "row"), [
+    ("あおば", "a"), ("ぎんざん", "ka"), ("じんぐう", "sa"), ("づつみ", "ta"), ("ばば", "ha"),
+    ("ぱんだ", "ha"), ("ぁ", "a"), ("ゔ", "a"), ("ょいち", "ya"), ("わっさむ", "wa"),
+    ("をか", "wa"), ("", None), ("ー", None),
+])
+def test_the_kana_row_is_that_of_the_first_kana_without_its_marks(text, row):
+    assert rg.kana_row(text) == row
+
+
+def test_a_long_list_with_readings_gets_an_index_with_empty_rows_greyed():
+    """Given 179 municipalities with readings over every row but わ, then the view has
+    the ten rows, わ without municipalities, and the whole list is shown: 15 pages."""
+    v = at_index().view()
+    assert [row for row, _ in v.kana_index] == list(rg.KANA_ROWS)
+    assert dict(v.kana_index) == {row: row != "wa" for row in rg.KANA_ROWS}
+    assert (v.kana_row, v.page, v.pages, len(v.municipalities)) == ("", 0, 15, 179)
+    assert v.municipalities == INDEXED  # the center's order
+
+
+def test_a_row_filters_to_its_municipalities_sorted_by_reading():
+    r = at_index()
+    assert said(r.handle(rg.KanaRowChosen("ka"))) == []  # a control, like paging: quiet
+    v = r.view()
+    assert v.kana_row == "ka" and (v.page, v.pages) == (0, 2)  # 24 in the か row
+    assert all(rg.kana_row(m.kana) == "ka" for m in v.municipalities)
+    assert len(v.municipalities) == 24
+    assert [m.kana for m in v.municipalities] == sorted(m.kana for m in v.municipalities)
+    assert v.municipalities[0].name == "柏木市" and v.municipalities[-1].name == "小泉村"
+    assert "銀山町" in {m.name for m in v.municipalities}  # ぎ is in the か row
+
+
+def test_paging_within_a_row_then_all_returns_to_the_whole_list():
+    r = at_index()
+    feed(r, [rg.NextPagePressed(), rg.KanaRowChosen("sa")])
+    assert (r.view().page, r.view().pages) == (0, 5)  # a row starts on its first page
+    feed(r, [rg.NextPagePressed()] * 9)
+    assert r.view().page == 4 and len(r.view().municipalities) == 53
+    r.handle(rg.KanaRowChosen("ya"))
+    assert (r.view().page, r.view().pages, len(r.view().municipalities)) == (0, 1, 9)
+    r.handle(rg.NextPagePressed())
+    assert r.view().page == 0
+    r.handle(rg.KanaRowChosen(rg.ALL_ROWS))
+    v = r.view()
+    assert (v.kana_row, v.page, v.pages, v.municipalities) == ("", 0, 15, INDEXED)
+
+
+def test_a_row_without_municipalities_or_unknown_cannot_be_chosen():
+    r = at_index()
+    r.handle(rg.KanaRowChosen("ma"))
+    for row in ("wa", "xa", "あ"):
+        r.handle(rg.KanaRowChosen(row))
+        assert r.view().kana_row == "ma"
+
+
+def test_a_municipality_is_chosen_from_its_row_and_back_shows_that_row_and_page():
+    r = at_index()
+    feed(r, [rg.KanaRowChosen("sa"), rg.NextPagePressed(), rg.NextPagePressed()])
+    picked = r.view().municipalities[26]
+    assert picked.participates
+    r.handle(rg.DomicileMunicipalityChosen(picked.code))
+    assert r.step is Step.ADDRESS and r.view().municipality == picked
+    assert r.view().kana_index == ()  # only on the municipality list
+    r.handle(rg.PreviousPressed())
+    v = r.view()
+    assert (v.step, v.kana_row, v.page) == (Step.MUNICIPALITY, "sa", 2)
+
+
+def test_a_new_list_starts_with_all_and_the_index_is_only_for_municipalities():
+    r = at_index()
+    r.handle(rg.KanaRowChosen("na"))
+    r.handle(rg.PreviousPressed())
+    assert r.step is Step.PREFECTURE and r.view().kana_index == ()
+    r.handle(rg.KanaRowChosen("ka"))  # no index here: ignored
+    r.handle(rg.PrefectureChosen("99"))
+    assert r.view().kana_row == ""  # waiting for the list: nothing filtered
+    r.handle(rg.MunicipalitiesListed("99", INDEXED))
+    assert r.view().kana_row == "" and r.view().pages == 15
+
+
+def test_lists_without_readings_or_short_lists_have_no_index():
+    for found in (MANY, INDEXED[:rg.PAGE_SIZE]):
+        r = at_index(found)
+        r.handle(rg.KanaRowChosen("a"))
+        v = r.view()
+        assert v.kana_index == () and v.kana_row == "" and v.municipalities == found
+
+
+def test_municipalities_without_a_reading_are_under_all_only():
+    unread = rg.DomicileMunicipality("990999", "読無町")
+    r = at_index((unread, *INDEXED[1:]))
+    assert dict(r.view().kana_index)["a"] is True
+    every_row = set()
+    for row, used in r.view().kana_index:
+        if used:
+            r.handle(rg.KanaRowChosen(row))
+            every_row |= {m.code for m in r.view().municipalities}
+    assert "990999" not in every_row and len(every_row) == 178
+    r.handle(rg.KanaRowChosen(rg.ALL_ROWS))
+    assert r.view().municipalities[0] == unread
+
+
+def test_wipe_forgets_the_kana_row():
+    r = at_index()
+    feed(r, [rg.KanaRowChosen("ta"), rg.NextPagePressed()])
+    r.wipe()
+    v = r.view()
+    assert (v.kana_row, v.kana_index, v.municipalities, v.page) == ("", (), (), 0)
+
+
 # ---------------------------------------------------------------- voice
 
 
