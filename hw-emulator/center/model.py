@@ -56,6 +56,7 @@ class MunicipalityData:
     mayor: str
     office_address: str
     kinds: dict[str, KindRule]
+    kana: str = ""  # the name's reading in hiragana (the registration list's kana index)
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,8 @@ class World:
                                             days, start, end,
                                             tuple(int(y) for y in k.get("tax_years", ())))
             municipalities[m["code"]] = MunicipalityData(m["code"], m["name"], m["mayor"],
-                                                         m["office_address"], kinds)
+                                                         m["office_address"], kinds,
+                                                         m.get("kana", ""))
         residents = {}
         for r in data["resident"]:
             residents[r["id"]] = _resident(r)

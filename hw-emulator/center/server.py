@@ -99,7 +99,8 @@ REAL_PREFECTURES: tuple[tuple[str, str], ...] = (
     ("41", "佐賀県"), ("42", "長崎県"), ("43", "熊本県"), ("44", "大分県"), ("45", "宮崎県"),
     ("46", "鹿児島県"), ("47", "沖縄県"),
 )
-NOT_TAKING_PART = (("999909", "不参加町"),)
+#: Listed under 架空県 as not taking part: code, name, reading.
+NOT_TAKING_PART = (("999909", "不参加町", "ふさんかちょう"),)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
@@ -527,9 +528,11 @@ class CenterEmulator:
                 and parts[3] == "municipalities":
             if parts[2] != PREFECTURE[0]:
                 return _json_answer(200, {"municipalities": []})
-            listed = [{"code": m.code, "name": m.name, "participates": self._participates(m.code)}
+            listed = [{"code": m.code, "name": m.name, "participates": self._participates(m.code),
+                       **({"kana": m.kana} if m.kana else {})}
                       for m in self.world.municipalities.values()]
-            listed += [{"code": c, "name": n, "participates": False} for c, n in NOT_TAKING_PART]
+            listed += [{"code": c, "name": n, "participates": False, "kana": k}
+                       for c, n, k in NOT_TAKING_PART]
             return _json_answer(200, {"municipalities": listed})
         if len(parts) == 2 and parts[0] == "registrations":
             with self._lock:

@@ -63,6 +63,7 @@ from kiosk.core.registration import (
     ApplicationStatus,
     DomicileMunicipality,
     Prefecture,
+    reading,
 )
 
 log = logging.getLogger("kiosk.center")
@@ -580,13 +581,7 @@ class HttpCenter:
             raise CenterError(ErrorCode.INTERNAL, "bad prefecture code")
         doc = self._get("list_municipalities",
                         f"/registration/prefectures/{prefecture}/municipalities")
-        try:
-            return tuple(DomicileMunicipality(_text(m["code"], 8), _text(m["name"], 40),
-                                              bool(m["participates"]))
-                         for m in doc["municipalities"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CenterError(ErrorCode.INTERNAL,
-                              "malformed answer to list_municipalities") from exc
+        return parse_municipalities(doc)
 
     def submit_registration(self, session: CenterSession, key: str,
                             application: Application) -> RegistrationReceipt:
@@ -671,6 +666,23 @@ class HttpCenter:
             self._refusals.append(Refusal(sid, rid, refused.reason, refused.document_id,
                                           refused.received_request_id,
                                           refused.received_session_id, reported))
+
+
+def parse_municipalities(doc: Any) -> tuple[DomicileMunicipality, ...]:
+    """The answer to §9.2. ``kana`` (the reading) is optional: a missing or bad one
+    (not kana, too long) is dropped and logged, the municipality kept — the kiosk then
+    lists it under すべて only, and without any reading it shows no kana index."""
+    try:
+        found = tuple(DomicileMunicipality(_text(m["code"], 8), _text(m["name"], 40),
+                                           bool(m["participates"]), reading(m.get("kana")))
+                      for m in doc["municipalities"])
+        bad = sum(1 for m in doc["municipalities"] if "kana" in m and not reading(m["kana"]))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise CenterError(ErrorCode.INTERNAL, "malformed answer to list_municipalities") from exc
+    if bad:
+        log.warning("list_municipalities: %d of %d readings ignored (not kana or too long)",
+                    bad, len(found))
+    return found
 
 
 def _text(value: Any, limit: int) -> str:

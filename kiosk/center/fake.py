@@ -206,11 +206,13 @@ class FakeCenter:
         self.registration_states[number] = RegistrationState(status, contact)
 
 
-#: Fictional prefectures and municipalities for the registration screens (codes 99xxxx).
+#: Fictional prefectures and municipalities for the registration screens (codes 99xxxx),
+#: with their readings in hiragana, as the center sends them (protocol §9.2).
 FICTIONAL_PREFECTURES = (Prefecture("99", "架空県"), Prefecture("98", "見本府"))
 FICTIONAL_DOMICILES: dict[str, tuple[DomicileMunicipality, ...]] = {
-    "99": (DomicileMunicipality("999922", "仮想町"), DomicileMunicipality("999911", "架空市"),
-           DomicileMunicipality("999944", "不参加村", participates=False)),
-    "98": (DomicileMunicipality("999933", "見本村"),),
+    "99": (DomicileMunicipality("999922", "仮想町", kana="かそうちょう"),
+           DomicileMunicipality("999911", "架空市", kana="かくうし"),
+           DomicileMunicipality("999944", "不参加村", participates=False, kana="ふさんかむら")),
+    "98": (DomicileMunicipality("999933", "見本村", kana="みほんむら"),),
 }
 FICTIONAL_CONTACT = "仮想町役場 住民課 戸籍係 0000-00-0000"

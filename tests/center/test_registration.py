@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from hw_emulator.center import CenterEmulator
-from kiosk.center.client import HttpCenter
+from kiosk.center.client import HttpCenter, parse_municipalities
+from kiosk.center.fake import FakeCenter
 from kiosk.center.port import CenterError, DeliveryResult, RegistrationPort
 from kiosk.core.menu import CertificateKind, ErrorCode
 from kiosk.core.registration import Application, ApplicationStatus
@@ -27,6 +28,45 @@ def test_lists_and_the_centers_date(client: HttpCenter) -> None:
     towns = {m.code: m.participates for m in client.list_municipalities("99")}
     assert towns["999902"] is True and towns["999909"] is False
     assert client.list_municipalities("01") == ()
+
+
+def test_municipalities_carry_their_readings(client: HttpCenter) -> None:
+    """Given the emulator's 架空県, then each municipality comes with its reading in
+    hiragana (protocol §9.2), those that take part and those that do not."""
+    readings = {m.name: m.kana for m in client.list_municipalities("99")}
+    assert readings == {"架空市": "かくうし", "仮想町": "かそうちょう", "見本村": "みほんむら",
+                        "不参加町": "ふさんかちょう"}
+    fake = {m.name: m.kana for p in ("99", "98") for m in FakeCenter().list_municipalities(p)}
+    assert fake["仮想町"] == "かそうちょう" and all(fake.values())
+
+
+def test_a_bad_or_missing_reading_is_dropped_not_refused(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Given readings that are katakana, missing, not kana, too long or not text, then
+    each municipality is kept, katakana folded to hiragana and the rest without one."""
+    doc = {"municipalities": [
+        {"code": "999901", "name": "架空市", "participates": True, "kana": "カクウシ"},
+        {"code": "999902", "name": "仮想町", "participates": True},
+        {"code": "999903", "name": "見本村", "participates": True, "kana": "mihon"},
+        {"code": "999904", "name": "長名町", "participates": True, "kana": "な" * 41},
+        {"code": "999905", "name": "数字村", "participates": False, "kana": 7},
+        {"code": "999906", "name": "空白町", "participates": True, "kana": ""},
+    ]}
+    found = parse_municipalities(doc)
+    assert [m.code for m in found] == [f"99990{i}" for i in range(1, 7)]
+    assert [m.kana for m in found] == ["かくうし", "", "", "", "", ""]
+    assert "4 of 6 readings ignored" in caplog.text and "mihon" not in caplog.text
+
+
+@pytest.mark.parametrize("doc", [
+    {}, {"municipalities": None}, {"municipalities": ["架空市"]},
+    {"municipalities": [{"code": "999901", "name": "架空市", "kana": "かくうし"}]},
+    {"municipalities": [{"code": 999901, "name": "架空市", "participates": True}]},
+])
+def test_a_malformed_municipality_list_is_a_center_error(doc: dict) -> None:
+    with pytest.raises(CenterError) as failed:
+        parse_municipalities(doc)
+    assert failed.value.code is ErrorCode.INTERNAL
 
 
 def test_the_47_real_prefectures_in_jis_order_take_no_part(client: HttpCenter) -> None:
