@@ -246,6 +246,30 @@ def paged_registration_views() -> dict[str, RegistrationView]:
     r.handle(rg.PrefectureChosen("01"))
     r.handle(rg.MunicipalitiesListed("01", ()))
     out["register_municipality_none"] = r.view()
+    out.update(kana_index_views(r))
+    return out
+
+
+def kana_index_views(r: rg.Registration) -> dict[str, RegistrationView]:
+    """A real-sized list with readings (179 fictional municipalities, none in the わ row):
+    the kana index on the whole list, on a row of two pages, deep in a row of five,
+    on a row that fits on one page."""
+    from tests.core.test_registration import INDEXED
+
+    r.handle(rg.PreviousPressed())
+    r.handle(rg.PrefectureChosen("99"))
+    r.handle(rg.MunicipalitiesListed("99", INDEXED))
+    out = {"register_municipality_index": r.view()}
+    r.handle(rg.KanaRowChosen("ka"))
+    out["register_municipality_index_row"] = r.view()
+    r.handle(rg.KanaRowChosen("sa"))
+    r.handle(rg.NextPagePressed())
+    r.handle(rg.NextPagePressed())
+    out["register_municipality_index_row_page3"] = r.view()
+    r.handle(rg.KanaRowChosen("ya"))
+    out["register_municipality_index_short_row"] = r.view()
+    r.handle(rg.DomicileMunicipalityChosen(INDEXED[89].code))  # 湯川町: does not take part
+    out["register_municipality_index_not_participating"] = r.view()
     return out
 
 

@@ -93,6 +93,9 @@ PAD_X, PAD_Y = 544, 96
 #: A list with pages: rg.PAGE_SIZE buttons in ROWS rows left of the 前へ/次へ column at PAGE_X.
 ROWS = 4
 PAGE_X = 760
+#: The kana-row index above a long municipality list: a tab per row (あ … わ, left to right)
+#: and すべて above the page column.
+TAB_W, TAB_H, TAB_GAP = 71, 72, 2
 
 
 def build(ctx: Ctx) -> Screen:
@@ -142,11 +145,16 @@ def _menu(ctx: Ctx) -> list[Widget]:
 
 
 def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
-    """A list as big buttons, rg.PAGE_SIZE a page; 前へ/次へ on the right when it has pages."""
+    """A list as big buttons, rg.PAGE_SIZE a page; 前へ/次へ on the right when it has pages;
+    above a long municipality list, the kana-row index."""
     tr = ctx.tr
     out: list[Widget] = []
     y0, h, gap = 96, 88, 12
-    if rv.step is Step.MUNICIPALITY and rv.prefecture is not None:
+    indexed = rv.step is Step.MUNICIPALITY and bool(rv.kana_index)
+    if indexed:  # the tabs take the prefecture's line; its name moves to the footer
+        out += _kana_tabs(ctx, rv)
+        y0, h, gap = 96 + TAB_H + 10, 74, 8
+    elif rv.step is Step.MUNICIPALITY and rv.prefecture is not None:
         out.append(Text((20, 96, 984, 40), tr("reg.in_prefecture", name=rv.prefecture.name),
                         ctx.fs(theme.BODY), theme.INK, bold=True, lang="ja"))
         y0, h, gap = 140, 80, 10
@@ -165,7 +173,7 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
     elif not items:
         out.append(Text((20, y0, 984, 60), tr("reg.body.waiting"), ctx.fs(theme.BODY),
                         theme.INK))
-    paged = rv.pages > 1
+    paged = rv.pages > 1 or indexed  # an index keeps its layout whatever the row's length
     cols = rg.PAGE_SIZE // ROWS if paged else 4  # a short list needs no paging column
     w = (PAGE_X - 20 - 12 * cols) // cols if paged else 237
     first = rv.page * rg.PAGE_SIZE
@@ -177,7 +185,28 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
                           sublabel=sub, lang="ja"))
     if paged:
         out += _pager(ctx, rv, y0, ROWS * (h + gap) - gap)
+    if indexed and rv.prefecture is not None:
+        out.append(Text((490, theme.FOOTER_TOP, 514, theme.FOOTER_H),
+                        tr("reg.in_prefecture", name=rv.prefecture.name), ctx.fs(theme.BODY),
+                        theme.INK, bold=True, align="right", valign="middle", lang="ja"))
     return out + footer(ctx, back=ev.Back(), cancel=ev.Cancel())
+
+
+def _kana_tabs(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
+    """あ か さ … わ, a tab per kana row (greyed out when no municipality's reading starts
+    there), and すべて: the row shown is the selected tab. The kana are not translated."""
+    out: list[Widget] = []
+    for i, (row, used) in enumerate(rv.kana_index):
+        rect = (20 + i * (TAB_W + TAB_GAP), 96, TAB_W, TAB_H)
+        out.append(Button(f"reg_kana_row_{row}", rect, rg.KANA_ROWS[row][0],
+                          rg.KanaRowChosen(row), enabled=used,
+                          style="selected" if rv.kana_row == row else "secondary",
+                          size=ctx.fs(theme.BUTTON + 4), lang="ja"))
+    out.append(Button("reg_kana_row_all", (PAGE_X, 96, 1004 - PAGE_X, TAB_H),
+                      ctx.tr("reg.kana.all"), rg.KanaRowChosen(rg.ALL_ROWS),
+                      style="selected" if rv.kana_row == rg.ALL_ROWS else "secondary",
+                      size=ctx.fs(theme.BUTTON)))
+    return out
 
 
 def _pager(ctx: Ctx, rv: RegistrationView, top: int, height: int) -> list[Widget]:
