@@ -56,8 +56,9 @@ class Document:
     layout: tuple[tuple[int, int, str], ...]  # (copy, sheet, side) per page
     codes: tuple[str, ...] = field(repr=False)
     scrambled: dict[tuple[str, int], Image.Image] = field(repr=False)
-    #: a unique string on every page (PDF /Subject, plain bytes): residue checks
-    #: search disks and memory for it after the kiosk's wipe
+    #: a unique string on every page, as plain bytes in its /Subject and in its
+    #: content (``render._place_marker``, so it survives the kiosk's merge into the
+    #: print file): residue checks search disks and memory for it after the wipe
     marker: str = field(default="", repr=False)
 
 

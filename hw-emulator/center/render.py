@@ -469,15 +469,37 @@ def page_keywords(document_id: str, request_id: str, n: int, total: int, side: s
             f"side={side}")
 
 
+MARKER_FORM = "residueMarker"
+
+
 def _new_canvas(buf: io.BytesIO, keywords: str, title: str, marker: str = "") -> canvas.Canvas:
     c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=0)
     c.setKeywords(keywords)
     c.setTitle(title)
-    if marker:  # plain bytes in the document info: residue checks search for it
-        c.setSubject(marker)
+    if marker:
+        c.setSubject(marker)  # the page as the center sent it
+        _place_marker(c, marker)  # the page as it goes on to be printed
     c.setAuthor("TEST ONLY issuance center emulator")
     c.setCreator("hw_emulator.center")
     return c
+
+
+def _place_marker(c: canvas.Canvas, marker: str) -> None:
+    """Put ``marker`` into the page's content, as plain bytes, so that residue checks
+    can find the printed page wherever it went (spool, filter temp files, memory).
+
+    The document info (``/Subject``) is not enough: the kiosk's merge of the pages
+    into one print file drops every page's info dictionary, and the page content
+    streams are Flate-compressed. So the marker is also a comment in a small form
+    XObject of its own, written uncompressed and drawn on the page (it draws
+    nothing); the merge keeps streams byte for byte. It is part of the page the
+    center signs, like everything else on it."""
+    c.setPageCompression(0)
+    c.beginForm(MARKER_FORM)
+    c.addLiteral(f"% {marker}\n")
+    c.endForm()
+    c.setPageCompression(1)
+    c.doForm(MARKER_FORM)
 
 
 def front_pdf(face: Face, keywords: str, marker: str = "") -> bytes:

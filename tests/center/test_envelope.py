@@ -13,6 +13,7 @@ import json
 import secrets
 import subprocess
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,6 +91,22 @@ def test_a_good_envelope_is_accepted_and_merged_in_order(sample: Sample) -> None
     pages = text.split("\f")
     assert "住民票の写し" in pages[0] and "偽造防止" in pages[1]
     assert "住民票の写し" in pages[2] and "偽造防止" in pages[3]
+
+
+def test_the_marker_reaches_the_print_file_as_plain_bytes(sample: Sample,
+                                                          tmp_path: Path) -> None:
+    """Given the emulator's signed pages, each with the document's residue marker,
+    when the kiosk verifies and merges them, then the print file still has the marker
+    once per page, uncompressed, where the residue checks can find it (the merge
+    drops the document info, the marker's other place)."""
+    marker = sample.doc.marker.encode()
+    assert all(marker in page for page in sample.doc.pages)  # inside what is signed
+    pdf = accept(sample.raw, sample.expected, sample.ca)
+    assert bytes(pdf).count(marker) == len(sample.doc.pages) == 4
+    (tmp_path / "print.pdf").write_bytes(pdf)
+    check = subprocess.run(["qpdf", "--check", str(tmp_path / "print.pdf")],
+                           capture_output=True)
+    assert check.returncode == 0, check.stdout.decode()
 
 
 @pytest.mark.parametrize(("field", "value", "reason"), [
