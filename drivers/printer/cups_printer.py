@@ -8,8 +8,9 @@ used, and what goes into them:
 * Create-Job (job-name = a random ``kiosk-<16 hex>`` token, requesting-user-name
   ``kiosk``, media ``iso_a4_210x297mm``, ``sides``, ``print-scaling=none``,
   ``fit-to-page=false``, ``job-cancel-after``), then Send-Document with the PDF in
-  64 KiB chunks from memory (document-name = the same token): no temporary file in
-  the kiosk and no personal data in any title, log line or control file;
+  64 KiB chunks from memory (document-name = the same token), each chunk zeroed
+  once sent: no temporary file in the kiosk and no personal data in any title, log
+  line or control file;
 * Get-Job-Attributes / Get-Printer-Attributes polled by the driver's watcher thread,
   plus one printer-wide ``ippget`` subscription (job subscriptions die with their job
   and lose the final event, cups.md finding 2);
@@ -24,10 +25,12 @@ always sends ``copies=1``. pycups exceptions never leave this module: they becom
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import logging
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -56,6 +59,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHUNK = 64 * 1024
+#: libcups copies a write shorter than its connection's write buffer into that
+#: buffer (``httpWrite2``: ``length < sizeof(http->wbuffer)``), where it stays after
+#: the job; longer writes go straight to the socket. Measured with libcups 2.4.2: a
+#: final write of 18.9 KB stayed in the sending process's memory, writes of 31 KB
+#: and more did not. So no write is shorter than this unless the whole document is.
+DIRECT_WRITE = 32 * 1024
+#: Where a ``bytes`` object's payload starts (CPython's ``PyBytesObject.ob_sval``).
+_BYTES_PAYLOAD = sys.getsizeof(b"") - 1
 A4 = "iso_a4_210x297mm"
 PRINTER_ATTRIBUTES = [
     "printer-state", "printer-state-reasons", "printer-is-accepting-jobs",
@@ -68,6 +79,46 @@ JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
 TERMINAL = (JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED)
 IPP_NOT_FOUND, IPP_NOT_POSSIBLE, IPP_NOT_ACCEPTING = 0x0406, 0x0404, 0x0506
 IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED = 0x0401, 0x0402, 0x0403
+
+
+def pieces(size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of the writes for a document of ``size`` bytes: ``CHUNK``
+    each, the last one joined to the one before when it would be shorter than
+    ``DIRECT_WRITE`` (so libcups keeps no copy of it; only a whole document that
+    short still goes through libcups' buffer)."""
+    bounds = [(start, min(start + CHUNK, size)) for start in range(0, size, CHUNK)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] < DIRECT_WRITE:
+        bounds[-2:] = [(bounds[-2][0], size)]
+    return bounds
+
+
+def _send(conn: Any, view: memoryview) -> None:
+    """Write the document to the open Send-Document request, leaving no copy behind.
+
+    pycups' ``writeRequestData`` takes only ``bytes`` (a ``str``, a ``bytearray`` or
+    any ``memoryview`` crash pycups 2.0.4 with a segmentation fault), so each piece
+    is an immutable copy of the caller's buffer; once pycups returns nobody else
+    holds it, and it is zeroed before it is freed (freed memory keeps its bytes)."""
+    for start, stop in pieces(len(view)):
+        piece = bytes(view[start:stop])
+        try:
+            conn.writeRequestData(piece, len(piece))
+        finally:
+            _burn(piece)
+        del piece
+
+
+def _burn(data: bytes) -> bool:
+    """Zero the payload of a ``bytes`` only the caller holds (CPython's layout); refuse
+    (False) a shared one: a cached 1-byte object, or one somebody kept. The caller
+    drops ``data`` at once. (``kiosk.center.scrub.burn`` does the same for the
+    center client; drivers do not import the application.)"""
+    if type(data) is not bytes or len(data) < 2 or sys.implementation.name != "cpython":
+        return False
+    if sys.getrefcount(data) > 3:  # the caller's name, the parameter, getrefcount's
+        return False
+    ctypes.memset(id(data) + _BYTES_PAYLOAD, 0, len(data))
+    return True
 
 
 class PrinterNotReady(PrinterError):
@@ -245,9 +296,7 @@ class CupsPrinter:
                 self._jobs[job_id] = _Job(job_id=job_id, pages_total=total)
         try:
             conn.startDocument(self.queue, job_id, token, "application/pdf", 1)
-            for start in range(0, len(view), CHUNK):
-                chunk = bytes(view[start:start + CHUNK])
-                conn.writeRequestData(chunk, len(chunk))
+            _send(conn, view)
             status = conn.finishDocument(self.queue)
             if status not in (0, None) and int(status) >= 0x0400:
                 raise cups.IPPError(int(status), "send-document")

@@ -23,7 +23,7 @@ from drivers.ports import (
     PrintJobProgress,
 )
 from drivers.printer import CupsPrinter, PrinterResidue
-from drivers.printer.cups_printer import translate
+from drivers.printer.cups_printer import CHUNK, DIRECT_WRITE, _burn, _send, pieces, translate
 
 TITLE = re.compile(r"^kiosk-[0-9a-f]{16}$")
 
@@ -252,3 +252,53 @@ def test_cupsd_going_away_is_a_device_fault(emu, printer, events, documents):
     pdf, _ = documents.make(1)
     job = printer.submit(pdf)
     assert events.finished(job).outcome is JobOutcome.COMPLETED
+
+
+class _RecordingConnection:
+    """What pycups' writeRequestData sees, for the sending tests (no cupsd needed)."""
+
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep
+        self.kept: list[bytes] = []
+        self.received = bytearray()
+        self.lengths: list[int] = []
+
+    def writeRequestData(self, piece, length):  # pycups' name
+        assert type(piece) is bytes and length == len(piece)  # else pycups segfaults
+        self.received += piece
+        self.lengths.append(length)
+        if self.keep:
+            self.kept.append(piece)
+        return 100
+
+
+@pytest.mark.parametrize("size", [0, 1, 1500, CHUNK, CHUNK + 1, CHUNK + DIRECT_WRITE - 1,
+                                  CHUNK + DIRECT_WRITE, 150_000, 5 * CHUNK + 7])
+def test_the_document_goes_in_pieces_libcups_does_not_buffer(size):
+    """Given a document, when it is sent, then pycups gets it whole and in order, in
+    ``bytes`` pieces of which none but a whole short document is shorter than
+    DIRECT_WRITE (libcups keeps a copy of short writes in its connection buffer)."""
+    document = bytearray(i % 251 for i in range(size))
+    conn = _RecordingConnection()
+    _send(conn, memoryview(document))
+    assert conn.received == document
+    if size >= DIRECT_WRITE:
+        assert min(conn.lengths) >= DIRECT_WRITE
+    else:
+        assert len(conn.lengths) == (1 if size else 0)
+    assert max(conn.lengths, default=0) < CHUNK + DIRECT_WRITE
+    assert len(pieces(size)) == len(conn.lengths)
+
+
+def test_a_sent_piece_is_zeroed_unless_someone_holds_it():
+    piece = bytes(bytearray(b"MARKER-page-bytes"))
+    assert _burn(piece)
+    assert piece == bytes(17)
+    other = bytes(bytearray(b"MARKER-page-bytes"))
+    kept = other
+    assert not _burn(other)
+    assert kept == b"MARKER-page-bytes"
+    assert not _burn(b"x")  # single bytes are shared by the interpreter
+    conn = _RecordingConnection(keep=True)  # a pycups that kept what it was given
+    _send(conn, memoryview(bytearray(b"AB" * 50_000)))
+    assert b"".join(conn.kept) == b"AB" * 50_000
