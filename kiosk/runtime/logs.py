@@ -17,3 +17,7 @@ def setup(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request's URL at INFO, and a status check's URL holds the
+    # application number, a bearer secret (center-protocol.md §9.4): keep only its warnings
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
