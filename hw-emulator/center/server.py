@@ -45,6 +45,7 @@ from PIL import Image, UnidentifiedImageError
 
 from hw_emulator.center import cards, documents, render
 from hw_emulator.center.model import Refused, World
+from kiosk.core.registration import with_check_digit
 
 log = logging.getLogger("hw_emulator.center")
 
@@ -81,6 +82,8 @@ _SESSION_PATH = re.compile(
     r"|/registrations"
     r"|/documents/(?P<rid>[0-9A-Za-z_-]{16,128})/(?:cancel|delivery))$")
 
+_STATUS_PATH = re.compile(r"^(/v1/registrations/)\S+")
+
 
 #: The fictional prefecture of every fictional municipality, and one that does not take part.
 PREFECTURE = ("99", "架空県")
@@ -102,6 +105,12 @@ REAL_PREFECTURES: tuple[tuple[str, str], ...] = (
 #: Listed under 架空県 as not taking part: code, name, reading.
 NOT_TAKING_PART = (("999909", "不参加町", "ふさんかちょう"),)
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
+#: Status checks (protocol §9.4): a kiosk that was answered "unknown" this many times
+#: within the window gets ``429 too_many_requests`` for every status check until the
+#: oldest of them leaves the window. Change with ``set_status_throttle``; ``reset()``
+#: restores these and forgets the counts.
+STATUS_UNKNOWN_LIMIT = 5
+STATUS_WINDOW = dt.timedelta(minutes=10)
 
 
 @dataclass
@@ -178,6 +187,8 @@ class CenterEmulator:
         self._links: dict[int, tuple[str, bool]] = {}  # card serial -> (resident, revoked)
         self._applications: dict[str, _Application] = {}  # koseki use-registrations
         self._registration_auto: float | None = None  # decide by itself after this many s
+        self._unknown_asked: dict[str, list[dt.datetime]] = {}  # kiosk id -> "unknown" answers
+        self._status_limit, self._status_window = STATUS_UNKNOWN_LIMIT, STATUS_WINDOW
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
         self._overwrite_slot: tuple[int, bytes] | None = None
@@ -407,6 +418,7 @@ class CenterEmulator:
 
     # wire log ------------------------------------------------------------------------
     def wire(self, method: str, path: str, status: int, millis: float) -> None:
+        path = _STATUS_PATH.sub(r"\1{number}", path)  # an application number is a bearer secret
         line = f"{dt.datetime.now(dt.UTC):%Y-%m-%dT%H:%M:%S.%fZ} {method} {path} {status} " \
                f"{millis:.1f}ms\n"
         with self._lock, self._wire_log.open("a", encoding="ascii", errors="replace") as f:
@@ -432,7 +444,7 @@ class CenterEmulator:
         if method == "GET" and path == "/v1/health":
             return _json_answer(200, {"status": "ok", "protocol": 1})
         if method == "GET" and path.startswith("/v1/registration"):
-            return self._registration_lookup(path)
+            return self._registration_lookup(path, kiosk_id)
         if method != "POST" and not path.endswith("/menu"):
             return _error("bad_request", 405)
         try:
@@ -517,7 +529,7 @@ class CenterEmulator:
         m = self.world.municipalities.get(code)
         return m is not None and any(k.startswith("koseki") for k in m.kinds)
 
-    def _registration_lookup(self, path: str) -> Answer:
+    def _registration_lookup(self, path: str, kiosk_id: str) -> Answer:
         parts = path.split("/")[2:]  # ['registration', 'prefectures', …] or ['registrations', n]
         if parts == ["registration", "prefectures"]:
             return _json_answer(200, {"date": self.now().astimezone(JST).date().isoformat(),
@@ -536,7 +548,18 @@ class CenterEmulator:
             return _json_answer(200, {"municipalities": listed})
         if len(parts) == 2 and parts[0] == "registrations":
             with self._lock:
+                # the number is a bearer secret: throttle whoever guesses (protocol §9.4).
+                # A throttled kiosk is refused known numbers too, or 429 against 200
+                # would still tell a hit from a miss.
+                now = self.now()
+                asked = [t for t in self._unknown_asked.get(kiosk_id, ())
+                         if now - t < self._status_window]
+                self._unknown_asked[kiosk_id] = asked
+                if len(asked) >= self._status_limit:
+                    return _error("too_many_requests", 429)
                 application = self._applications.get(parts[1])
+                if application is None:
+                    asked.append(now)
             if application is None:
                 return _json_answer(200, {"status": "unknown"})
             self._auto_decide(parts[1], application)
@@ -562,7 +585,8 @@ class CenterEmulator:
             raise Refused("bad_request", 400)
         today = self.now().astimezone(JST).date()
         with self._lock:
-            number = f"{today:%Y%m%d}{len(self._applications) + 1:04d}"
+            # 11 digits from a CSPRNG and the My Number check digit (protocol §9.3)
+            number = _new_number(self._applications)
             # what the municipality keeps; the emulator keeps no typed personal data
             self._applications[number] = _Application(session.resident_id, code, self.now())
         return _json_answer(201, {"number": number, "date": today.isoformat()})
@@ -583,11 +607,21 @@ class CenterEmulator:
                     for n, a in self._applications.items()]
 
     def reset_registrations(self) -> None:
-        """Forget every application and undo the approvals (between scenarios)."""
+        """Forget every application and undo the approvals (between scenarios); forget
+        the status checks counted against each kiosk and restore the throttle's limits."""
         with self._lock:
             self._applications.clear()
             self._registration_auto = None
+            self._unknown_asked.clear()
+            self._status_limit, self._status_window = STATUS_UNKNOWN_LIMIT, STATUS_WINDOW
             self.world.residents.update(self._residents_at_start)
+
+    def set_status_throttle(self, limit: int, window: dt.timedelta) -> None:
+        """At most ``limit`` "unknown" answers per kiosk within ``window`` (tests)."""
+        if limit < 1 or window <= dt.timedelta(0):
+            raise ValueError("the limit is at least 1 and the window positive")
+        with self._lock:
+            self._status_limit, self._status_window = limit, window
 
     def decide_registration(self, number: str, decision: str) -> str:
         """The domicile municipality's decision; approval puts its koseki in the menu."""
@@ -856,6 +890,15 @@ class CenterEmulator:
         except (KeyError, TypeError, ValueError):
             return _error("bad_request", 400)
         return _error("bad_request", 404)
+
+
+def _new_number(taken: dict[str, _Application]) -> str:
+    """An application number no application holds: 11 digits drawn from the OS's
+    CSPRNG and the check digit (the number is the resident's only key to the answer)."""
+    while True:
+        number = with_check_digit(f"{secrets.randbelow(10 ** 11):011d}")
+        if number not in taken:
+            return number
 
 
 def _signature_ok(cert: x509.Certificate, challenge: bytes, signature: bytes) -> bool:

@@ -42,6 +42,7 @@ from kiosk.center import scrub
 from kiosk.center.port import (
     CenterError,
     CenterSession,
+    CenterThrottled,
     DeliveryResult,
     IssuedDocument,
     RegistrationReceipt,
@@ -88,6 +89,7 @@ WIRE_ERRORS: dict[str, ErrorCode] = {
     "not_registered": ErrorCode.NOT_REGISTERED,
     "not_participating": ErrorCode.NOT_REGISTERED,
     "center_busy": ErrorCode.CENTER_BUSY,
+    "too_many_requests": ErrorCode.CENTER_BUSY,  # raised as CenterThrottled (§9.4)
     "session_unknown": ErrorCode.INTERNAL,
     "session_closed": ErrorCode.INTERNAL,
     "not_authenticated": ErrorCode.INTERNAL,
@@ -340,6 +342,8 @@ class HttpCenter:
                 continue
             mapped = WIRE_ERRORS.get(code, ErrorCode.INTERNAL)
             log.info("center %s: refused with %s (HTTP %d)", call, code, response.status_code)
+            if code == "too_many_requests":  # never retried: only time lifts it
+                raise CenterThrottled(f"center refused {call}: {code}")
             raise CenterError(mapped, f"center refused {call}: {code}")
 
     @staticmethod

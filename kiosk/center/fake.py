@@ -16,6 +16,7 @@ import threading
 from kiosk.center.port import (
     CenterError,
     CenterSession,
+    CenterThrottled,
     DeliveryResult,
     IssuedDocument,
     RegistrationReceipt,
@@ -37,6 +38,7 @@ from kiosk.core.registration import (
     ApplicationStatus,
     DomicileMunicipality,
     Prefecture,
+    with_check_digit,
 )
 
 RESIDENCE_OPTIONS = (
@@ -109,6 +111,10 @@ class FakeCenter:
         self._registrations: dict[str, RegistrationReceipt] = {}  # idempotency key → receipt
         self.registration_states: dict[str, RegistrationState] = {}
         self.applications: dict[str, Application] = {}
+        #: like the center (protocol §9.4): after this many "unknown" answers every
+        #: status check is refused as throttled, until ``reset_status_checks()``
+        self.status_limit = 5
+        self._unknown_asked = 0
 
     # helpers for tests ------------------------------------------------------
     def fail_next(self, call: str, code: ErrorCode) -> None:
@@ -188,7 +194,9 @@ class FakeCenter:
         with self._lock:
             receipt = self._registrations.get(key)
             if receipt is None:
-                number = f"{self.today:%Y%m%d}{len(self._registrations) + 1:04d}"
+                number = ""
+                while not number or number in self.registration_states:
+                    number = with_check_digit(f"{secrets.randbelow(10 ** 11):011d}")
                 receipt = RegistrationReceipt(number, self.today.isoformat())
                 self._registrations[key] = receipt
                 self.registration_states[number] = RegistrationState(ApplicationStatus.PENDING)
@@ -197,7 +205,18 @@ class FakeCenter:
 
     def registration_status(self, number: str) -> RegistrationState:
         self._enter("registration_status")
-        return self.registration_states.get(number, RegistrationState(ApplicationStatus.UNKNOWN))
+        with self._lock:
+            if self._unknown_asked >= self.status_limit:
+                raise CenterThrottled("fake center: too many status checks")
+            state = self.registration_states.get(number)
+            if state is None:
+                self._unknown_asked += 1
+        return state or RegistrationState(ApplicationStatus.UNKNOWN)
+
+    def reset_status_checks(self) -> None:
+        """Forget the unknown numbers asked for (the center's window has passed)."""
+        with self._lock:
+            self._unknown_asked = 0
 
     def decide(self, number: str, approve: bool) -> None:
         """The municipality's decision (a test helper)."""

@@ -34,6 +34,16 @@ class CenterError(Exception):
         self.code = code
 
 
+class CenterThrottled(CenterError):
+    """The center refused a registration status check because this kiosk asked for
+    too many unknown application numbers (``429 too_many_requests``, protocol §9.4).
+    Not "busy": waiting a few seconds does not help, so it is never retried, and the
+    resident is told to try later or ask the municipality."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(ErrorCode.CENTER_BUSY, message or "too many status checks")
+
+
 @dataclass(frozen=True)
 class CenterSession:
     session_id: str

@@ -443,6 +443,40 @@ class Problem(enum.StrEnum):
     CODE = "code"  # the security code is not 4 digits
     NOT_PARTICIPATING = "not_participating"
     NUMBER = "number"  # an application number is 12 digits
+    NUMBER_CHECK = "number_check"  # 12 digits, but the check digit does not match: a typo
+
+
+#: An application number: 11 random digits and a check digit (center-protocol.md §9.3).
+NUMBER_LENGTH = 12
+
+
+def check_digit(digits: str) -> int:
+    """The check digit (検査用数字) of the My Number (個人番号) over 11 digits.
+
+    The algorithm of 番号法施行令第8条 and 平成26年総務省令第85号 第5条: with Pn the
+    n-th digit counted from the last (n = 1 … 11) and Qn = n + 1 for n ≤ 6, n − 5 for
+    n ≥ 7 (weights 6 5 4 3 2 7 6 5 4 3 2 from the first digit), the check digit is
+    11 − (Σ Pn × Qn mod 11), and 0 when that remainder is 0 or 1. Application numbers
+    use it only so that the kiosk can catch a mistyped digit before asking the
+    center: anyone can compute it, so a number that passes proves nothing.
+    """
+    if len(digits) != NUMBER_LENGTH - 1 or not (digits.isascii() and digits.isdigit()):
+        raise ValueError("the check digit is computed over 11 digits")
+    total = sum(int(p) * (n + 1 if n <= 6 else n - 5)
+                for n, p in enumerate(reversed(digits), start=1))
+    remainder = total % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def with_check_digit(digits: str) -> str:
+    """``digits`` (11) and their check digit: an application number."""
+    return digits + str(check_digit(digits))
+
+
+def number_valid(number: str) -> bool:
+    """12 ASCII digits whose last is the check digit of the first 11."""
+    return (len(number) == NUMBER_LENGTH and number.isascii() and number.isdigit()
+            and check_digit(number[:-1]) == int(number[-1]))
 
 
 def parse_date(digits: str) -> datetime.date | None:
@@ -473,7 +507,9 @@ def check(step: Step, value: str, today: datetime.date | None) -> Problem | None
     if step is Step.CODE:
         return None if len(value) == 4 and value.isdigit() else Problem.CODE
     if step is Step.STATUS_NUMBER:
-        return None if len(value) == 12 and value.isdigit() else Problem.NUMBER
+        if len(value) != NUMBER_LENGTH or not (value.isascii() and value.isdigit()):
+            return Problem.NUMBER
+        return None if number_valid(value) else Problem.NUMBER_CHECK
     return None
 
 
@@ -509,6 +545,7 @@ NOTICE_PROMPTS: dict[str, str] = {
     "center_unreachable": "error_center_unreachable",
     "refused": "reg_refused",
     "print_failed": "reg_print_failed",
+    "too_many_checks": "reg_too_many_checks",  # the center throttled status checks
 }
 #: A prefecture whose municipality list arrived empty.
 NO_MUNICIPALITY_PROMPT = "reg_no_municipality"

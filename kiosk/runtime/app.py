@@ -35,7 +35,13 @@ from drivers.errors import (
     ReaderUnavailable,
     UnsupportedTokenError,
 )
-from kiosk.center.port import CenterError, CenterPort, DeliveryResult, RegistrationPort
+from kiosk.center.port import (
+    CenterError,
+    CenterPort,
+    CenterThrottled,
+    DeliveryResult,
+    RegistrationPort,
+)
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core import registration as rg
@@ -680,6 +686,8 @@ class Executor:
         center = self.app.center
 
         def failed(exc: BaseException) -> Event:
+            if isinstance(exc, CenterThrottled):  # too many unknown numbers asked (§9.4)
+                return rg.RegistrationCenterFailed("too_many_checks")
             code = exc.code if isinstance(exc, CenterError) else None
             unreachable = code in (None, ErrorCode.CENTER_UNREACHABLE, ErrorCode.CENTER_BUSY)
             return rg.RegistrationCenterFailed("center_unreachable" if unreachable else "refused")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
-from hw_emulator.center import CenterEmulator
+from hw_emulator.center import CenterEmulator, server
 from kiosk.center.client import HttpCenter, parse_municipalities
 from kiosk.center.fake import FakeCenter
-from kiosk.center.port import CenterError, DeliveryResult, RegistrationPort
+from kiosk.center.port import CenterError, CenterThrottled, DeliveryResult, RegistrationPort
 from kiosk.core.menu import CertificateKind, ErrorCode
-from kiosk.core.registration import Application, ApplicationStatus
+from kiosk.core.registration import Application, ApplicationStatus, number_valid
+from kiosk.runtime import logs
 
-from .conftest import TUESDAY_NOON, login, request
+from .conftest import TUESDAY_NOON, login, make_client, request
 
 #: yumi (仮名 由美, fictional) lives in 架空市; her domicile 仮想町 (999902) has no registration.
 APPLICATION = Application("999902", "仮想町本町20番地", "仮名誠", "09012345678", "1990-05-05",
@@ -116,7 +118,7 @@ def test_rejected_with_the_municipalitys_contact(
     center.decide_registration(receipt.number, "reject")
     state = client.registration_status(receipt.number)
     assert state.status is ApplicationStatus.REJECTED and "仮想町" in state.contact
-    assert client.registration_status("209901010001").status is ApplicationStatus.UNKNOWN
+    assert client.registration_status("481603927514").status is ApplicationStatus.UNKNOWN
 
 
 def test_the_municipality_decides_by_itself_after_a_delay(
@@ -143,3 +145,104 @@ def test_submit_needs_an_authenticated_session(client: HttpCenter) -> None:
     session = client.open_session()
     with pytest.raises(CenterError):
         client.submit_registration(session, "u" * 16, APPLICATION)
+
+
+def test_numbers_are_random_with_the_check_digit_and_unique(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    """Given several applications, then each number is 12 digits with a valid check
+    digit, all differ, and none is the date with a sequence (guessable)."""
+    logged = login(client, center, "yumi")
+    numbers = [client.submit_registration(logged.session, f"{i:02d}" * 8, APPLICATION).number
+               for i in range(6)]
+    client.close(logged.session)
+    assert all(len(n) == 12 and number_valid(n) for n in numbers)
+    assert len(set(numbers)) == 6
+    assert not any(n.startswith("20261124") for n in numbers)
+    assert [r["number"] for r in center.registrations()] == numbers
+
+
+def test_a_new_number_is_never_one_already_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn = iter([48160392751, 48160392751, 12345678901])
+    monkeypatch.setattr(server.secrets, "randbelow", lambda _: next(drawn))
+    taken = {"481603927514": server._Application("yumi", "999902", TUESDAY_NOON)}
+    assert server._new_number(taken) == "123456789018"
+
+
+def test_fake_center_numbers_are_random_with_the_check_digit() -> None:
+    fake = FakeCenter()
+    session = fake.open_session()
+    numbers = {fake.submit_registration(session, f"key-{i}", APPLICATION).number
+               for i in range(5)}
+    assert len(numbers) == 5 and all(number_valid(n) for n in numbers)
+
+
+def test_status_checks_are_throttled_per_kiosk_after_unknown_numbers(
+        client: HttpCenter, center: CenterEmulator) -> None:
+    """Given a kiosk that asked for three unknown numbers (limit 3 in 10 minutes), then
+    every further status check from it is refused with 429 too_many_requests — its own
+    known number too, or 429 against 200 would tell a hit from a miss — without a retry;
+    asking for a known number does not count; another kiosk is still answered; the
+    window passing or ``reset()`` lifts it."""
+    center.set_status_throttle(3, dt.timedelta(minutes=10))
+    logged = login(client, center, "yumi")
+    number = client.submit_registration(logged.session, "t" * 16, APPLICATION).number
+    client.close(logged.session)
+    for _ in range(5):  # a resident checking her own number again and again is fine
+        assert client.registration_status(number).status is ApplicationStatus.PENDING
+    for guess in ("123456789018", "999999999996", "100000000005"):
+        assert client.registration_status(guess).status is ApplicationStatus.UNKNOWN
+    wire = center.state_dir / "wire.log"
+    before = wire.read_text().count(" 429 ")
+    for asked in ("000000000019", number):
+        with pytest.raises(CenterThrottled) as throttled:
+            client.registration_status(asked)
+        assert throttled.value.code is ErrorCode.CENTER_BUSY
+    assert wire.read_text().count(" 429 ") == before + 2  # one answer each: no retry
+    other = make_client(center, "KSK-OTHER-01")
+    try:
+        assert other.registration_status(number).status is ApplicationStatus.PENDING
+    finally:
+        other.shutdown()
+    center.set_clock(TUESDAY_NOON + dt.timedelta(minutes=10, seconds=1))
+    assert client.registration_status(number).status is ApplicationStatus.PENDING
+    for guess in ("123456789018", "999999999996", "100000000005"):
+        client.registration_status(guess)
+    with pytest.raises(CenterThrottled):
+        client.registration_status(number)
+    center.reset()
+    assert client.registration_status("123456789018").status is ApplicationStatus.UNKNOWN
+
+
+def test_the_default_throttle_is_five_unknown_numbers(client: HttpCenter) -> None:
+    for i in range(5):
+        assert client.registration_status(f"{i:011d}0").status is ApplicationStatus.UNKNOWN
+    with pytest.raises(CenterThrottled):
+        client.registration_status("123456789018")
+
+
+def test_fake_center_throttles_like_the_center() -> None:
+    fake = FakeCenter()
+    fake.status_limit = 2
+    for _ in range(2):
+        assert fake.registration_status("123456789018").status is ApplicationStatus.UNKNOWN
+    with pytest.raises(CenterThrottled):
+        fake.registration_status("123456789018")
+    fake.reset_status_checks()
+    assert fake.registration_status("123456789018").status is ApplicationStatus.UNKNOWN
+
+
+def test_the_number_is_in_neither_the_wire_log_nor_the_kiosk_log(
+        client: HttpCenter, center: CenterEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    """The number is a bearer secret: the emulator's wire log writes the path without it,
+    and the kiosk's logging keeps httpx (which logs every URL at INFO) to warnings."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        logs.setup("INFO")
+        client.registration_status("123456789018")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert "123456789018" not in capsys.readouterr().out
+    wire = (center.state_dir / "wire.log").read_text()
+    assert "123456789018" not in wire and "/v1/registrations/{number}" in wire

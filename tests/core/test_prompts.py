@@ -162,7 +162,7 @@ def _registration_paths() -> list[list[cmd.Command]]:
             ev.ResidentAuthenticated(FICTIONAL_MENU), ev.CardRemoved(),
             rg.ApplicationConfirmed(), rg.RegistrationCenterFailed("center_unreachable"),
             rg.ApplicationConfirmed(), rg.RegistrationCenterFailed("refused"),
-            rg.ApplicationConfirmed(), rg.ApplicationAccepted("202611230001", "2026-11-23"),
+            rg.ApplicationConfirmed(), rg.ApplicationAccepted("481603927514", "2026-11-23"),
             rg.PrintNumberRequested(), rg.NumberPrinted(False)]
     runs.append(heard + feed(s, form))
     # a prefecture where no municipality takes part
@@ -173,8 +173,13 @@ def _registration_paths() -> list[list[cmd.Command]]:
     for status in rg.ApplicationStatus:
         s, heard = start()
         runs.append(heard + feed(s, [rg.StatusChosen(), *keys("12345"), rg.NextPressed(),
-                                     rg.FieldCleared(), *keys("202611230001"), rg.NextPressed(),
-                                     rg.StatusReported("202611230001", status)]))
+                                     rg.FieldCleared(), *keys("481603927514"), rg.NextPressed(),
+                                     rg.StatusReported("481603927514", status)]))
+    # a mistyped number (wrong check digit), then the center throttling status checks
+    s, heard = start()
+    runs.append(heard + feed(s, [rg.StatusChosen(), *keys("481603927515"), rg.NextPressed(),
+                                 rg.FieldCleared(), *keys("481603927514"), rg.NextPressed(),
+                                 rg.RegistrationCenterFailed("too_many_checks")]))
     # a date typed too short, a birth date in the future
     s, heard = start()
     runs.append(heard)

@@ -69,10 +69,10 @@ def test_apply_path_builds_the_application_and_submits_it_once_confirmed():
     assert r.step is Step.CONFIRM
     out = r.handle(rg.ApplicationConfirmed())
     assert out == [rg.SubmitApplication("key-1", app), Say("reg_waiting")]
-    r.handle(rg.ApplicationAccepted("202611230001", "2026-11-23"))
+    r.handle(rg.ApplicationAccepted("481603927514", "2026-11-23"))
     assert r.step is Step.DONE and r.view().fields == ()
     assert r.handle(rg.PrintNumberRequested()) == [
-        rg.PrintApplicationNumber("202611230001", "2026-11-23"), Say("printing")]
+        rg.PrintApplicationNumber("481603927514", "2026-11-23"), Say("printing")]
     r.handle(rg.NumberPrinted(True))
     assert r.step is Step.DONE and r.view().printed
     assert r.handle(rg.PrintNumberRequested()) == []  # once is enough
@@ -192,13 +192,75 @@ def test_status_check():
     feed(r, [*keys("12345"), rg.NextPressed()])
     assert r.view().problem is Problem.NUMBER
     r.handle(rg.FieldCleared())
-    out = feed(r, [*keys("202611230001"), rg.NextPressed()])
-    assert out == [rg.QueryApplication("202611230001"), Say("reg_waiting")] and r.waiting
-    r.handle(rg.StatusReported("202611230001", rg.ApplicationStatus.REJECTED,
+    out = feed(r, [*keys("481603927514"), rg.NextPressed()])
+    assert out == [rg.QueryApplication("481603927514"), Say("reg_waiting")] and r.waiting
+    r.handle(rg.StatusReported("481603927514", rg.ApplicationStatus.REJECTED,
                                "見本市役所 市民課 0000-00-0000"))
     v = r.view()
     assert v.step is Step.STATUS_RESULT and v.status is rg.ApplicationStatus.REJECTED
     assert v.contact
+
+
+@pytest.mark.parametrize(("first11", "digit"), [
+    # Derived by hand from the rule (weights 6 5 4 3 2 7 6 5 4 3 2 from the first digit,
+    # 11 - remainder, 0 when the remainder is 0 or 1); sums shown. No real person's number.
+    ("12345678901", 8),  # 6+10+12+12+10+42+42+40+36+0+2 = 212, 212 % 11 = 3
+    ("99999999999", 6),  # 9 * 47 = 423, % 11 = 5
+    ("10000000000", 5),  # 1 * 6 = 6: the first digit weighs 6
+    ("00000000001", 9),  # 1 * 2 = 2: the last digit weighs 2
+    ("00000000022", 1),  # 2*3 + 2*2 = 10
+    ("00000000028", 0),  # 2*3 + 8*2 = 22, remainder 0 -> 0
+    ("00000000037", 0),  # 3*3 + 7*2 = 23, remainder 1 -> 0 (not 10)
+    ("00000000000", 0),
+])
+def test_check_digit_is_the_my_number_check_digit(first11, digit):
+    assert rg.check_digit(first11) == digit
+    assert rg.number_valid(first11 + str(digit))
+    assert not rg.number_valid(first11 + str((digit + 1) % 10))
+
+
+def test_check_digit_catches_every_single_mistyped_digit():
+    number = "481603927514"
+    for i in range(12):
+        for d in "0123456789":
+            typo = number[:i] + d + number[i + 1:]
+            assert rg.number_valid(typo) is (typo == number)
+
+
+@pytest.mark.parametrize("bad", ["", "4816039275", "48160392751", "4816039275140", "12345678901a",
+                                 "１２３４５６７８９０１８"])
+def test_a_number_that_is_not_twelve_ascii_digits_is_not_valid(bad):
+    assert not rg.number_valid(bad)
+
+
+@pytest.mark.parametrize("bad", ["", "1234567890", "123456789012", "1234567890a",
+                                 "１２３４５６７８９０１"])
+def test_check_digit_is_computed_over_eleven_ascii_digits_only(bad):
+    with pytest.raises(ValueError):
+        rg.check_digit(bad)
+
+
+def test_status_check_refuses_a_mistyped_number_without_asking_the_center():
+    r = Registration("k")
+    r.handle(rg.StatusChosen())
+    out = feed(r, [*keys("481603927515"), rg.NextPressed()])
+    assert r.step is Step.STATUS_NUMBER and r.view().problem is Problem.NUMBER_CHECK
+    assert not any(isinstance(c, rg.QueryApplication) for c in out)
+    assert said(out) == ["reg_problem_number_check"]
+    r.handle(rg.FieldCleared())
+    out = feed(r, [*keys("481603927514"), rg.NextPressed()])
+    assert rg.QueryApplication("481603927514") in out
+
+
+def test_status_check_throttled_by_the_center_says_so_and_lets_the_resident_go_back():
+    r = Registration("k")
+    r.handle(rg.StatusChosen())
+    feed(r, [*keys("481603927514"), rg.NextPressed()])
+    out = r.handle(rg.RegistrationCenterFailed("too_many_checks"))
+    assert r.step is Step.STATUS_NUMBER and r.view().notice == "too_many_checks"
+    assert said(out) == ["reg_too_many_checks"]
+    r.handle(rg.PreviousPressed())
+    assert r.step is Step.MENU
 
 
 def test_center_failure_returns_to_a_screen_the_resident_can_act_on():
@@ -513,8 +575,8 @@ def test_refusals_notices_and_statuses_are_said():
     assert said(r.handle(rg.RegistrationCenterFailed("center_unreachable"))) == [
         "error_center_unreachable"]
     r = at(Step.MENU)
-    feed(r, [rg.StatusChosen(), *keys("202611230001"), rg.NextPressed()])
-    assert said(r.handle(rg.StatusReported("202611230001", rg.ApplicationStatus.REJECTED))) == [
+    feed(r, [rg.StatusChosen(), *keys("481603927514"), rg.NextPressed()])
+    assert said(r.handle(rg.StatusReported("481603927514", rg.ApplicationStatus.REJECTED))) == [
         "reg_status_rejected"]
 
 
@@ -571,7 +633,7 @@ def test_session_runs_the_card_steps_then_shows_the_application():
     out = s.handle(rg.ApplicationConfirmed())
     submit = [c for c in out if isinstance(c, rg.SubmitApplication)]
     assert len(submit) == 1 and submit[0].application.phone == "09012345678"
-    sfeed(s, [rg.ApplicationAccepted("202611230001", "2026-11-23"),
+    sfeed(s, [rg.ApplicationAccepted("481603927514", "2026-11-23"),
               rg.PrintNumberRequested(), rg.NumberPrinted(True), rg.RegistrationClosed()])
     assert s.state is State.TAKE_PRINTOUT
     reg = s._t.registration

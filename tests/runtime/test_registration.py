@@ -139,9 +139,30 @@ def test_center_failure_is_shown_and_cancel_wipes(tmp_path):
         r = kiosk.resident
         start(kiosk)
         app.center.fail_next("registration_status", ErrorCode.CENTER_UNREACHABLE)
-        r.touch(rg.StatusChosen(), *keys("202611230001"), rg.NextPressed())
+        r.touch(rg.StatusChosen(), *keys("481603927514"), rg.NextPressed())
         assert app.wait_for(lambda a: a.session.view().registration is not None
                             and a.session.view().registration.notice == "center_unreachable",
                             10)
         r.touch(ev.Cancel())
         r.expect(State.IDLE)
+
+
+def test_a_throttled_status_check_is_a_notice_and_the_number_is_not_logged(tmp_path, caplog):
+    """Given a center that has throttled this kiosk's status checks (too many unknown
+    numbers), when the resident asks, then the number screen shows and says the
+    "too many checks" notice, the number typed is in no log, and Cancel wipes."""
+    caplog.set_level(logging.DEBUG)
+    app = make_app(tmp_path)
+    with RunningKiosk(app) as kiosk:
+        r = kiosk.resident
+        start(kiosk)
+        app.center.status_limit = 0  # throttled already
+        r.touch(rg.StatusChosen(), *keys("481603927514"), rg.NextPressed())
+        assert app.wait_for(lambda a: a.session.view().registration is not None
+                            and a.session.view().registration.notice == "too_many_checks",
+                            10)
+        assert step_is(app, Step.STATUS_NUMBER)
+        assert app.wait_for(lambda a: "reg_too_many_checks" in a.devices.audio.prompts, 10)
+        r.touch(ev.Cancel())
+        r.expect(State.IDLE)
+    assert "481603927514" not in caplog.text + "\n".join(app.transcript)

@@ -200,16 +200,20 @@ def registration_views() -> dict[str, RegistrationView]:
     out["register_confirm"] = card.view()
     out["register_confirm_unreachable"] = replace(card.view(), notice="center_unreachable")
     out["register_submitting"] = replace(card.view(), step=Step.SUBMITTING)
-    done = replace(base, step=Step.DONE, number="202611230001", date="2026-11-23")
+    done = replace(base, step=Step.DONE, number="481603927514", date="2026-11-23")
     out["register_done"] = done
     out["register_done_printed"] = replace(done, printed=True)
     out["register_printing"] = replace(done, step=Step.PRINTING)
     out["register_status_number"] = replace(base, step=Step.STATUS_NUMBER,
-                                            keyboard=rg.Keyboard.DIGITS, text="2026112300")
+                                            keyboard=rg.Keyboard.DIGITS, text="4816039275")
     out["register_status_number_invalid"] = replace(
         out["register_status_number"], text="12345", problem=rg.Problem.NUMBER)
+    out["register_status_number_check"] = replace(
+        out["register_status_number"], text="481603927515", problem=rg.Problem.NUMBER_CHECK)
+    out["register_status_number_throttled"] = replace(
+        out["register_status_number"], text="", notice="too_many_checks")
     out["register_status_wait"] = replace(base, step=Step.STATUS_WAIT)
-    result = replace(base, step=Step.STATUS_RESULT, number="202611230001")
+    result = replace(base, step=Step.STATUS_RESULT, number="481603927514")
     for status in rg.ApplicationStatus:
         out[f"register_status_{status.value}"] = replace(result, status=status)
     out["register_status_rejected"] = replace(

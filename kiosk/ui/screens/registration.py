@@ -67,6 +67,7 @@ PROBLEMS: dict[Problem, str] = {
     Problem.CODE: N_("reg.problem.code"),
     Problem.NOT_PARTICIPATING: N_("reg.problem.not_participating"),
     Problem.NUMBER: N_("reg.problem.number"),
+    Problem.NUMBER_CHECK: N_("reg.problem.number_check"),
 }
 
 STATUSES: dict[rg.ApplicationStatus, str] = {
@@ -80,6 +81,7 @@ NOTICES: dict[str, str] = {
     "center_unreachable": N_("reg.notice.center_unreachable"),
     "refused": N_("reg.notice.refused"),
     "print_failed": N_("reg.notice.print_failed"),
+    "too_many_checks": N_("reg.notice.too_many_checks"),
 }
 
 #: The gojūon grid, one string per column from あ (drawn right to left); blanks are gaps.
