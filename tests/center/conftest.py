@@ -7,8 +7,10 @@ autouse ``clean_center`` fixture puts everything back (faults, records, clock).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +56,21 @@ def make_client(center: CenterEmulator, kiosk_id: str | None = None, **kw: float
     options.update(kw)
     return HttpCenter(center.url, center.ca_path, creds.cert_path, creds.key_path,
                       kiosk_id=creds.kiosk_id, **options)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def client_of_a_closed_port(center: CenterEmulator, **kw: float) -> Iterator[HttpCenter]:
+    """A client of a loopback port that is bound but never listens: connection refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        client = HttpCenter(f"https://127.0.0.1:{port}", center.ca_path, center.client_cert,
+                            center.client_key, kiosk_id=center.kiosk_id,
+                            **kw)  # type: ignore[arg-type]
+        try:
+            yield client
+        finally:
+            client.shutdown()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -13,6 +12,8 @@ from hw_emulator.center import CenterEmulator, cards
 from kiosk.center.client import HttpCenter
 from kiosk.center.port import CenterError, HealthPort
 from kiosk.core.menu import ErrorCode
+
+from .conftest import client_of_a_closed_port
 
 
 def wire(center: CenterEmulator, at_least: int = 0) -> list[str]:
@@ -54,12 +55,7 @@ def test_health_answers_without_opening_a_session(client: HttpCenter,
 
 def test_health_when_the_center_is_down(center: CenterEmulator) -> None:
     """Nothing listens: CENTER_UNREACHABLE at once, one attempt (no retry loop)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # bound, never listening: connection refused
-        client = HttpCenter(f"https://127.0.0.1:{port}", center.ca_path, center.client_cert,
-                            center.client_key, kiosk_id=center.kiosk_id, retries=3,
-                            retry_backoff=1.0)
+    with client_of_a_closed_port(center, retries=3, retry_backoff=1.0) as client:
         started = time.monotonic()
         error = refused(client)
     assert error.code == ErrorCode.CENTER_UNREACHABLE

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import socket
 import ssl
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from kiosk.center.client import HttpCenter
 from kiosk.center.port import CenterError
 from kiosk.core.menu import CertificateKind, ErrorCode
 
-from .conftest import SUNDAY_NOON, login, make_client, request
+from .conftest import SUNDAY_NOON, client_of_a_closed_port, login, make_client, request
 
 K = CertificateKind
 
@@ -92,17 +91,9 @@ def test_the_kiosk_context_pins_only_the_center_ca(center: CenterEmulator) -> No
 
 
 def test_unreachable_center(center: CenterEmulator) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # bound, never listening: connection refused
-        client = HttpCenter(f"https://127.0.0.1:{port}", center.ca_path, center.client_cert,
-                            center.client_key, kiosk_id=center.kiosk_id, retries=1,
-                            retry_backoff=0.01)
-        try:
-            with pytest.raises(CenterError) as err:
-                client.open_session()
-        finally:
-            client.shutdown()
+    with client_of_a_closed_port(center, retries=1, retry_backoff=0.01) as client, \
+            pytest.raises(CenterError) as err:
+        client.open_session()
     assert err.value.code == ErrorCode.CENTER_UNREACHABLE
 
 
