@@ -687,6 +687,8 @@ class Executor:
 
         def failed(exc: BaseException) -> Event:
             if isinstance(exc, CenterThrottled):  # too many unknown numbers asked (§9.4)
+                log.warning("registration status check refused: too many unknown numbers "
+                            "from this kiosk")
                 return rg.RegistrationCenterFailed("too_many_checks")
             code = exc.code if isinstance(exc, CenterError) else None
             unreachable = code in (None, ErrorCode.CENTER_UNREACHABLE, ErrorCode.CENTER_BUSY)
