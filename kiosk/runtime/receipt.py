@@ -14,10 +14,12 @@ the disk.
 
 from __future__ import annotations
 
+import functools
 import io
 import shutil
 import subprocess
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -105,14 +107,26 @@ def find_font(explicit: str | Path | None = None) -> Path:
     """The TrueType Japanese font to embed; a clear error when there is none.
 
     reportlab reads TrueType outlines only, so an OpenType/CFF font that fontconfig
-    might offer (``.otf``) does not qualify.
+    might offer (``.otf``) does not qualify. The search (which asks ``fc-match``)
+    runs once per process; a failed search is not remembered.
     """
-    candidates = [Path(explicit)] if explicit else list(FONT_CANDIDATES)
-    if not explicit and shutil.which("fc-match"):
+    if explicit:
+        return _first_ttf((Path(explicit),))
+    return _discovered_font()
+
+
+@functools.cache
+def _discovered_font() -> Path:
+    candidates = list(FONT_CANDIDATES)
+    if shutil.which("fc-match"):
         out = subprocess.run(["fc-match", "-f", "%{file}", "IPAGothic:fontformat=TrueType"],
                              capture_output=True, text=True, check=False).stdout.strip()
         if out:
             candidates.append(Path(out))
+    return _first_ttf(candidates)
+
+
+def _first_ttf(candidates: Sequence[Path]) -> Path:
     for path in candidates:
         if path.is_file() and path.suffix.lower() == ".ttf":
             return path
@@ -129,6 +143,26 @@ def _register(font: Path) -> None:
             _font_registered = font
 
 
+def start_pdf(title: str, *, font_path: str | Path | None = None,
+              pagesize: tuple[float, float] = A4) -> tuple[canvas.Canvas, io.BytesIO]:
+    """A one-page PDF drawn in memory with the Japanese font (:data:`FONT_NAME`)
+    registered, ``invariant`` (same input, same bytes) and no metadata but its title;
+    :func:`finish_pdf` gives its bytes."""
+    _register(find_font(font_path))
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=pagesize, invariant=True, pageCompression=1)
+    pdf.setTitle(title)
+    pdf.setAuthor("")
+    pdf.setCreator("konbini-kiosk")
+    return pdf, buf
+
+
+def finish_pdf(pdf: canvas.Canvas, buf: io.BytesIO) -> bytes:
+    pdf.showPage()
+    pdf.save()
+    return buf.getvalue()
+
+
 def yen(amount: int) -> str:
     return f"{amount:,}円"
 
@@ -136,12 +170,7 @@ def yen(amount: int) -> str:
 def render_receipt(receipt: Receipt, *, font_path: str | Path | None = None,
                    pagesize: tuple[float, float] = A4) -> bytes:
     """The receipt as PDF bytes (one page, A4 by default, the printer's only paper)."""
-    _register(find_font(font_path))
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=pagesize, invariant=True, pageCompression=1)
-    pdf.setTitle("領収書")
-    pdf.setAuthor("")
-    pdf.setCreator("konbini-kiosk")
+    pdf, buf = start_pdf("領収書", font_path=font_path, pagesize=pagesize)
     width, height = pagesize
     left, right = 25 * mm, width - 25 * mm
     y = height - 30 * mm
@@ -206,6 +235,4 @@ def render_receipt(receipt: Receipt, *, font_path: str | Path | None = None,
         pdf.drawString(left, y, "印刷できなかった証明書の手数料は返金いたしました。")
         y -= 5 * mm
     pdf.drawString(left, y, "コンビニ交付サービス")
-    pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+    return finish_pdf(pdf, buf)

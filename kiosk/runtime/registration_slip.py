@@ -7,25 +7,18 @@ and how to check the result. Nothing else: no name, no domicile, no card data.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
-from kiosk.runtime.receipt import FONT_NAME, _register, find_font
+from kiosk.runtime.receipt import FONT_NAME, finish_pdf, start_pdf
 
 
 def render_slip(number: str, date: str, *, font_path: str | Path | None = None) -> bytes:
     if not (number.isdigit() and len(number) <= 16):
         raise ValueError("an application number is digits only")
-    _register(find_font(font_path))
-    buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=A4, invariant=True, pageCompression=1)
-    pdf.setTitle("申請番号控")
-    pdf.setAuthor("")
-    pdf.setCreator("konbini-kiosk")
+    pdf, buf = start_pdf("申請番号控", font_path=font_path)
     width, height = A4
     y = height - 35 * mm
     pdf.setFont(FONT_NAME, 20)
@@ -47,6 +40,4 @@ def render_slip(number: str, date: str, *, font_path: str | Path | None = None) 
                  " → Check the result."):
         pdf.drawCentredString(width / 2, y, line)
         y -= 7 * mm
-    pdf.showPage()
-    pdf.save()
-    return buf.getvalue()
+    return finish_pdf(pdf, buf)
