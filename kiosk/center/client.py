@@ -523,17 +523,12 @@ class HttpCenter:
         with self._lock:
             state = self._sessions.get(expected.session_id)
             entry = self._requests.get(expected.request_id)
-            if state is None or not state.open or entry is None \
-                    or entry[1] != RequestState.PENDING:
-                scrub.zero(pdf)
-            if state is None or not state.open:
-                raise env.DocumentRefused(env.RefusalReason.SESSION_ENDED,
-                                          document_id=manifest.document_id,
-                                          received_request_id=manifest.request_id,
-                                          received_session_id=manifest.session_id)
-            if entry is None or entry[1] != RequestState.PENDING:
-                raise env.DocumentRefused(env.RefusalReason.LATE,
-                                          document_id=manifest.document_id,
+            refused = (env.RefusalReason.SESSION_ENDED if state is None or not state.open
+                       else env.RefusalReason.LATE if entry is None
+                       or entry[1] != RequestState.PENDING else None)
+            if refused is not None:
+                scrub.zero(pdf)  # nobody will print it
+                raise env.DocumentRefused(refused, document_id=manifest.document_id,
                                           received_request_id=manifest.request_id,
                                           received_session_id=manifest.session_id)
             self._requests[expected.request_id] = (expected.session_id, RequestState.DELIVERED)
