@@ -6,7 +6,8 @@ the kiosk, the private emulator's ``…/cups/run/cups.sock`` in tests) or
 used, and what goes into them:
 
 * Create-Job (job-name = a random ``kiosk-<16 hex>`` token, requesting-user-name
-  ``kiosk``, media ``iso_a4_210x297mm``, ``sides``, ``print-scaling=none``,
+  the kiosk process's own user unless configured, always a user this machine has
+  (:func:`requesting_user`), media ``iso_a4_210x297mm``, ``sides``, ``print-scaling=none``,
   ``fit-to-page=false``, ``job-cancel-after``), then Send-Document with the PDF in
   64 KiB chunks from memory (document-name = the same token), each chunk zeroed
   once sent: no temporary file in the kiosk and no personal data in any title, log
@@ -29,6 +30,7 @@ import ctypes
 import dataclasses
 import logging
 import os
+import pwd
 import secrets
 import sys
 import threading
@@ -76,6 +78,8 @@ EVENTS = ["job-created", "job-state-changed", "job-progress", "job-completed",
           "printer-state-changed"]
 
 JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED = 7, 8, 9
+#: the fault code of a cupsd that answered and then died (crash, restart)
+CUPSD_DOWN = "PRN-CUPSD-DOWN"
 TERMINAL = (JOB_CANCELED, JOB_ABORTED, JOB_COMPLETED)
 IPP_NOT_FOUND, IPP_NOT_POSSIBLE, IPP_NOT_ACCEPTING = 0x0406, 0x0404, 0x0506
 IPP_FORBIDDEN, IPP_NOT_AUTHENTICATED, IPP_NOT_AUTHORIZED = 0x0401, 0x0402, 0x0403
@@ -154,6 +158,31 @@ def translate(exc: BaseException, operation: str) -> PrinterError:
     return PrinterUnavailable(f"{operation}: cannot reach cupsd", code="PRN-UNAVAILABLE")
 
 
+def requesting_user(user: str | None = None) -> str:
+    """The requesting-user-name for every IPP request: ``user`` when this machine
+    has it, else (``None``) the user the kiosk process runs as.
+
+    A name the machine does not know is refused here, before any request: cupsd
+    2.4.2-3+deb12u10 (the fix for CVE-2026-27447 as released, OpenPrinting/cups
+    issue 1555) dies with SIGSEGV on the first Get-Notifications of a subscription
+    whose owner has no passwd entry. Raises :class:`ValueError` (a config error).
+    """
+    if user is None:
+        uid = os.geteuid()
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            raise ValueError(f"this process's uid {uid} has no passwd entry; "
+                             "name an existing user in the printer's user option") from None
+    if not isinstance(user, str) or not user:
+        raise ValueError("user must be a user name")
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        raise ValueError(f"user {user!r} does not exist on this machine") from None
+    return user
+
+
 def _ipp_status(exc: BaseException) -> int:
     return int(exc.args[0]) if isinstance(exc, cups.IPPError) and exc.args else 0
 
@@ -177,7 +206,8 @@ class CupsPrinter:
     ``None`` means libcups' default (``CUPS_SERVER``, client.conf, the default socket).
     ``spool_dir``, when given, lets :meth:`residue` also look for the job's spool
     files by name (the directory is 0710 root:lp, so a member of ``lp`` can test
-    known names without listing it).
+    known names without listing it). ``user`` is the requesting user of every
+    request; by default the process's own (see :func:`requesting_user`).
     """
 
     def __init__(
@@ -186,7 +216,7 @@ class CupsPrinter:
         server: str | None = None,
         *,
         port: int | None = None,
-        user: str = "kiosk",
+        user: str | None = None,
         poll_interval: float = 0.5,
         job_timeout: int = 300,
         spool_dir: str | Path | None = None,
@@ -198,7 +228,7 @@ class CupsPrinter:
         self.queue = queue
         self.server = server
         self.port = port
-        self.user = user
+        self.user = requesting_user(user)
         self.poll_interval = poll_interval
         self.job_timeout = job_timeout
         self.spool_dir = Path(spool_dir) if spool_dir else None
@@ -479,6 +509,10 @@ class _Watcher:
         self.failures = 0
         self.unavailable = False
         self.crashed = False
+        #: cupsd answered this watcher before, and then stopped answering: it
+        #: crashed or was restarted (``PRN-CUPSD-DOWN``, reported at once)
+        self.down = False
+        self.answered = False
         self.event_states: dict[int, int] = {}
         self.purging: dict[int, tuple[PrintJobFinished, int]] = {}
         self.orphans: set[int] = set()
@@ -491,6 +525,7 @@ class _Watcher:
             if self.conn is None:
                 self.conn = self.printer._connect()
                 self._recover()
+                self.answered = True
                 self._subscribe()
             self._pull_events()
             self._poll_printer()
@@ -508,8 +543,10 @@ class _Watcher:
                 self.sink(DeviceFault(device=Device.PRINTER, code="PRN-WATCHER"))
             return
         self.failures = 0
-        if self.unavailable or self.crashed:
-            self.unavailable = self.crashed = False
+        if self.unavailable or self.crashed or self.down:
+            if self.down:
+                log.info("printer watcher: cupsd answers again")
+            self.unavailable = self.crashed = self.down = False
             self.sink(DeviceRecovered(device=Device.PRINTER))
 
     def close(self) -> None:
@@ -522,15 +559,37 @@ class _Watcher:
     # pieces ----------------------------------------------------------------------
 
     def _lost(self, exc: BaseException) -> None:
+        """A request failed. When cupsd no longer even takes a connection after it
+        had answered, it has died (a crash, a restart): a fault of its own at once,
+        and every job it held is blamed on it (the restarted cupsd has none of them).
+        Anything else counts towards ``PRN-UNAVAILABLE``."""
         if self.sub is not None:
             self.stale_subs.append(self.sub)  # cancelled once cupsd answers again
         self.conn = None
         self.sub = None
         self.failures += 1
-        log.warning("printer watcher: cupsd not answering (%s)", type(exc).__name__)
-        if self.failures >= self.printer.unavailable_after and not self.unavailable:
+        # once per outage: a cupsd that stays away must not fill the journal
+        log.log(logging.WARNING if self.failures == 1 else logging.DEBUG,
+                "printer watcher: cupsd not answering (%s)", type(exc).__name__)
+        if self.answered and not self.down and not self._reachable():
+            self.down = True
+            log.warning("printer watcher: cupsd is gone (crashed or restarting)")
+            for job in self.printer._snapshot():
+                if job.state not in TERMINAL:
+                    self.printer._update(dataclasses.replace(job, fault=CUPSD_DOWN))
+            self.sink(DeviceFault(device=Device.PRINTER, code=CUPSD_DOWN))
+            return
+        if self.failures >= self.printer.unavailable_after and not (self.unavailable
+                                                                     or self.down):
             self.unavailable = True
             self.sink(DeviceFault(device=Device.PRINTER, code="PRN-UNAVAILABLE"))
+
+    def _reachable(self) -> bool:
+        try:
+            self.printer._connect()
+        except PrinterError:
+            return False
+        return True
 
     def _recover(self) -> None:
         """Find jobs this driver does not track: orphans of a crash or a restart.

@@ -27,6 +27,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import pwd
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -197,6 +198,18 @@ class _Reader:
         return p if p.is_absolute() else base / p
 
 
+def _check_user(r: _Reader, key: str, user: object) -> None:
+    """A user name the kiosk hands to a daemon must exist here: cupsd 2.4.2-3+deb12u10
+    crashes on a subscription whose requesting user has no passwd entry."""
+    if not isinstance(user, str) or not user:
+        raise r.fail(key, "must be a user name")
+    try:
+        pwd.getpwnam(user)
+    except KeyError:
+        raise r.fail(key, f"no user {user!r} on this machine "
+                     "(leave it out to use the kiosk process's own user)") from None
+
+
 def _names(cls: type) -> set[str]:
     return {f.name for f in fields(cls)}
 
@@ -232,6 +245,9 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
         **{name: r.choice(d, "devices", name, choices, "fake")
            for name, choices in DEVICE_CHOICES.items()},
         options=MappingProxyType({n: MappingProxyType(dict(v)) for n, v in options.items()}))
+
+    if devices.printer == "cups" and "user" in devices.options.get("printer", {}):
+        _check_user(r, "devices.options.printer.user", devices.options["printer"]["user"])
 
     if devices.tray == "fake" and devices.printer != "fake":
         raise r.fail("devices.tray", "the fake tray only works with the fake printer; "

@@ -23,7 +23,15 @@ from drivers.ports import (
     PrintJobProgress,
 )
 from drivers.printer import CupsPrinter, PrinterResidue
-from drivers.printer.cups_printer import CHUNK, DIRECT_WRITE, _burn, _send, pieces, translate
+from drivers.printer.cups_printer import (
+    CHUNK,
+    DIRECT_WRITE,
+    _burn,
+    _send,
+    pieces,
+    requesting_user,
+    translate,
+)
 
 TITLE = re.compile(r"^kiosk-[0-9a-f]{16}$")
 
@@ -69,10 +77,10 @@ def test_duplex_document_reaches_the_tray_as_sent(emu, printer, events, document
     assert printout.options["nofit-to-page"] == "true"  # how CUPS passes fit-to-page=false
     assert printout.copies == 1  # copies are pages of the PDF, never CUPS copies
 
-    # the title and the document name are a random token; the user a constant
+    # the title and the document name are a random token; the user the process's own
     assert TITLE.match(printout.title)
     assert printout.options["document-name-supplied"] == printout.title
-    assert printout.user == "kiosk"
+    assert printout.user == requesting_user()
     assert marker not in printout.title
 
     # no scaling: the frame drawn 36 pt inside the page edge stays there
@@ -148,7 +156,7 @@ def test_orphans_of_a_previous_run_are_purged_at_start(emu, events, documents):
     """Given a job left by a crashed kiosk process, when a new driver starts, it purges it."""
     emu.control.set("media-empty")
     pdf, _ = documents.make(1)
-    cups.setUser("kiosk")  # the crashed kiosk process submitted as "kiosk"
+    cups.setUser(requesting_user())  # the crashed kiosk process ran as this user too
     conn = cups.Connection(host=emu.socket)
     orphan = conn.createJob(emu.queue, "kiosk-0000000000000000", {})
     conn.startDocument(emu.queue, orphan, "kiosk-0000000000000000", "application/pdf", 1)
@@ -232,8 +240,8 @@ def test_translate_keeps_cups_text_out():
 
 
 def test_cupsd_going_away_is_a_device_fault(emu, printer, events, documents):
-    """Given a running watcher, when cupsd stops, the driver reports PRN-UNAVAILABLE and
-    submit fails cleanly; when cupsd is back, it reports the recovery and prints."""
+    """Given a running watcher, when cupsd stops, the driver reports PRN-CUPSD-DOWN at
+    once and submit fails cleanly; when cupsd is back, it reports the recovery and prints."""
     events.status(lambda e: True)
     keep, emu.keep = emu.keep, True
     try:
@@ -242,7 +250,7 @@ def test_cupsd_going_away_is_a_device_fault(emu, printer, events, documents):
         emu.keep = keep
     try:
         fault = events.wait_for(lambda e: isinstance(e, DeviceFault))
-        assert fault == DeviceFault(device="printer", code="PRN-UNAVAILABLE")
+        assert fault == DeviceFault(device="printer", code="PRN-CUPSD-DOWN")
         pdf, _ = documents.make(1)
         with pytest.raises(PrinterUnavailable):
             printer.submit(pdf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pwd
 import subprocess
 import sys
 
@@ -108,3 +109,36 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
                          str(write(tmp_path, MINIMAL, "ok.toml"))],
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
+
+
+PRINTER_AS = """
+[devices]
+printer = "cups"
+tray = "emulator"
+[devices.options.printer]
+queue = "kiosk"
+user = {user!r}
+"""
+
+
+def _no_such_user() -> str:
+    name = "kiosk-nobody-here"
+    with pytest.raises(KeyError):
+        pwd.getpwnam(name)
+    return name
+
+
+def test_a_printer_user_the_machine_does_not_have_is_refused_in_one_line(tmp_path):
+    """cupsd 2.4.2-3+deb12u10 crashes on a subscription of a user with no passwd
+    entry: check-config refuses such a name before the kiosk ever sends it."""
+    path = write(tmp_path, MINIMAL + PRINTER_AS.format(user=_no_such_user()))
+    done = subprocess.run([sys.executable, "-m", "kiosk", "check-config", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "devices.options.printer.user" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_printer_user_the_machine_has_is_accepted(tmp_path):
+    config = load(write(tmp_path, MINIMAL + PRINTER_AS.format(user="root")))
+    assert config.devices.options["printer"]["user"] == "root"
