@@ -21,6 +21,7 @@ path> lpstat …``. The queue is a raw queue on ``kioskemu:<state>/device``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
@@ -28,6 +29,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +142,7 @@ class PrivateCups:
     """
 
     def __init__(self, root: Path | None = None, *, queue: str = DEFAULT_QUEUE,
-                 keep: bool = False) -> None:
+                 keep: bool = False, restart_sec: float | None = None) -> None:
         self._own_root = root is None
         self.paths = CupsPaths(Path(root) if root else Path(tempfile.mkdtemp(prefix="kiosk-cups-")))
         self.queue = queue
@@ -148,6 +150,14 @@ class PrivateCups:
         self.tray = EmulatedTray(self.paths.device / "tray")
         self.control = FaultControl(self.paths.device / "control.json")
         self._proc: subprocess.Popen[bytes] | None = None
+        #: like systemd's ``Restart=on-failure`` + ``RestartSec=``: a cupsd that dies
+        #: (a crash, a kill) is started again after this many seconds; ``None``: never
+        self.restart_sec = restart_sec
+        #: how each cupsd that died on its own ended (its return code, -11 for SIGSEGV)
+        self.exits: list[int] = []
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ properties
 
@@ -195,9 +205,20 @@ class PrivateCups:
         self.stop()
 
     def start(self, timeout: float = 20.0) -> None:
-        """Write the config, start ``cupsd -f`` and create the queue; wait until it answers."""
-        if self.running:
-            return
+        """Write the config, start ``cupsd -f`` and create the queue; wait until it answers.
+
+        With ``restart_sec`` set, a supervisor thread starts it again whenever it dies."""
+        with self._lock:
+            if self.running:
+                return
+            self._stopping.clear()
+            self._start(timeout)
+        if self.restart_sec is not None and self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True,
+                                                name="private-cupsd-supervisor")
+            self._supervisor.start()
+
+    def _start(self, timeout: float) -> None:
         self._layout()
         conf, files = self.paths.etc / "cupsd.conf", self.paths.etc / "cups-files.conf"
         check = subprocess.run(["cupsd", "-t", "-c", str(conf), "-s", str(files)],
@@ -220,13 +241,23 @@ class PrivateCups:
             if "is running" in probe.stdout and "not" not in probe.stdout:
                 break
             if time.monotonic() > deadline:
-                self.stop()
+                self._stop_cupsd()
                 raise CupsdError("the private cupsd did not answer in time")
             time.sleep(0.05)
         self._add_queue()
 
     def stop(self) -> None:
         """Stop cupsd (SIGTERM, then SIGKILL) and remove the state directory we created."""
+        self._stopping.set()
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(timeout=30)
+        with self._lock:
+            self._stop_cupsd()
+        if self._own_root and not self.keep:
+            shutil.rmtree(self.paths.root, ignore_errors=True)
+
+    def _stop_cupsd(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -235,20 +266,56 @@ class PrivateCups:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        if proc is not None and proc.stderr:
-            proc.stderr.close()
+        if proc is not None:
+            _kill_session(proc.pid)
+            if proc.stderr:
+                proc.stderr.close()
         self._remove_job_files()
-        if self._own_root and not self.keep:
-            shutil.rmtree(self.paths.root, ignore_errors=True)
 
     def restart(self) -> None:
         """Stop and start cupsd on the same directories (a crash-recovery scenario)."""
-        keep, self.keep = self.keep, True
-        try:
-            self.stop()
-        finally:
-            self.keep = keep
-        self.start()
+        with self._lock:
+            self._stop_cupsd()
+            self._start(20.0)
+
+    def crash(self, sig: int = signal.SIGSEGV) -> int:
+        """Kill cupsd as a crash would (SIGSEGV by default); returns the pid killed."""
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                raise CupsdError("cupsd is not running")
+            os.kill(proc.pid, sig)
+            return proc.pid
+
+    def _supervise(self) -> None:
+        """systemd's ``Restart=on-failure``: when cupsd dies on its own, what is left of
+        its unit (the backends it started) is killed, the job files are removed (the
+        drop-in's ``ExecStopPost``) and, ``restart_sec`` later, cupsd starts again."""
+        while not self._stopping.is_set():
+            proc = self._proc
+            if proc is None:
+                if self._stopping.wait(0.2):
+                    return
+                continue
+            try:
+                code = proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+            with self._lock:
+                if self._stopping.is_set() or proc is not self._proc:
+                    continue
+                self.exits.append(code)
+                self._stop_cupsd()
+            if self._stopping.wait(self.restart_sec or 0.0):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._start(20.0)
+                except CupsdError:
+                    self._proc = None  # tried again after the next RestartSec
+                    continue
 
     # ------------------------------------------------------------------ internals
 
@@ -307,6 +374,23 @@ class PrivateCups:
         }
 
 
+def _kill_session(sid: int) -> None:
+    """Kill every process left in cupsd's session (it runs with ``start_new_session``):
+    a backend of a crashed cupsd would go on printing. systemd does the same for the
+    unit's control group when cupsd dies."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 3 and int(fields[3]) == sid:  # field 6: session id
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 def _interpreter() -> str:
     """The backend needs only the standard library; prefer the system Python."""
     for candidate in ("/usr/bin/python3",):
@@ -316,7 +400,10 @@ def _interpreter() -> str:
 
 
 def _limit_files() -> None:
-    """cupsd fails with 'cupsdDoSelect() failed' under an unlimited NOFILE (cups.md §4)."""
+    """cupsd fails with 'cupsdDoSelect() failed' under an unlimited NOFILE (cups.md §4).
+    No core dump either: a crashing cupsd or filter would write a page into it
+    (the kiosk's drop-in sets ``LimitCORE=0`` for the same reason)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft > 65536:
         resource.setrlimit(resource.RLIMIT_NOFILE, (65536, min(hard, 65536)
@@ -375,8 +462,9 @@ def _cupsd_conf(p: CupsPaths) -> str:
     return "\n".join(lines) + "\n" + _POLICY
 
 
-def start_private_cups(root: Path | None = None, *, queue: str = DEFAULT_QUEUE) -> PrivateCups:
+def start_private_cups(root: Path | None = None, *, queue: str = DEFAULT_QUEUE,
+                       restart_sec: float | None = None) -> PrivateCups:
     """Start a private cupsd with the emulated printer and return its handle."""
-    cups = PrivateCups(root, queue=queue)
+    cups = PrivateCups(root, queue=queue, restart_sec=restart_sec)
     cups.start()
     return cups

@@ -167,7 +167,9 @@ class EmulatedStack:
             log_dir = self.state_dir / "coins"
             log_dir.mkdir(exist_ok=True)
             self.coins = start_emulator(mode="thread", log_dir=str(log_dir), hoppers=HOPPERS)
-            self.printer = PrivateCups()  # under /tmp: the backend (user lp) must reach it
+            # under /tmp: the backend (user lp) must reach it; restarted a second after
+            # it dies, as the kiosk's cups.service drop-in has systemd do
+            self.printer = PrivateCups(restart_sec=1.0)
             self.printer.start()
             self.write_config()
         except BaseException:

@@ -344,7 +344,10 @@ class Session:
             self._enter(State.ERROR)
         elif self.card_present and not t.card_alarm_done:
             self._enter(State.CARD_LEFT)
-        elif (t.printed_pages > 0 or t.pages_done > 0) and not t.printout_alarm_done:
+        elif (t.printed_pages > 0 or t.pages_done > 0
+              or (t.pages_total > 0 and self.tray_occupied)) and not t.printout_alarm_done:
+            # the printer may not have counted a page it did put out (its spooler
+            # died before reporting it): the tray sensor's paper counts as well
             self._enter(State.TAKE_PRINTOUT)
         else:
             self._enter(State.WIPE)

@@ -483,6 +483,17 @@ def test_failed_print_waits_for_its_pages_even_if_the_sensor_is_late():
     assert s.state is State.TAKE_PRINTOUT
 
 
+def test_paper_in_the_tray_that_the_printer_did_not_count_is_still_to_be_taken():
+    """cupsd died before it reported the first page: the job ends with 0 pages done,
+    but the tray sensor saw paper during printing, so the resident is asked to take it."""
+    s = reach(State.PAY)
+    feed(s, [ev.CoinInserted(500), ev.CoinInserted(100), ev.TrayChanged(True),
+             ev.PrintFinished(PrintKind.DOCUMENT, ok=False, pages_done=0,
+                              reason="PRN-CUPSD-DOWN"),
+             ev.PayoutFinished(600, 0), ev.Acknowledge()])
+    assert s.state is State.TAKE_PRINTOUT
+
+
 def test_maintenance_is_refused_during_a_transaction_and_audited():
     s = reach(State.PAY)
     out = s.handle(ev.MaintenanceRequested("key"))

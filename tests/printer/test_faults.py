@@ -187,8 +187,9 @@ def test_cancel_during_a_jam_free_slow_job_prints_no_more_pages(emu, printer, ev
 
 def test_cupsd_restart_mid_job_never_prints_twice(emu, printer, events, documents):
     """Given a job half printed, when cupsd stops and starts again, the job is not
-    printed again from its first page: it ends FAILED (job-vanished) with the pages
-    that came out, and its files are gone."""
+    printed again from its first page: it ends FAILED with the pages that came out
+    (blamed on cupsd when the watcher saw it gone, else "job-vanished"), and its
+    files are gone."""
     emu.control.set("slow", delay=0.3)
     pdf, _ = documents.make(4)
     job = printer.submit(pdf)
@@ -201,7 +202,7 @@ def test_cupsd_restart_mid_job_never_prints_twice(emu, printer, events, document
         emu.start()
     finished = events.finished(job)
     assert finished.outcome is JobOutcome.FAILED
-    assert finished.reason == "job-vanished"
+    assert finished.reason in ("job-vanished", "PRN-CUPSD-DOWN")
     printouts = [p for p in emu.tray.wait_settled() if p.job_id == int(job)]
     assert len(printouts) == 1, "the job reached the printer again after the restart"
     numbers = [p.number for p in printouts[0].pages]
