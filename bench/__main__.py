@@ -11,6 +11,8 @@ import time
 import traceback
 from pathlib import Path
 
+from hw_emulator.versions import system_versions
+
 REQUIRED = {"name": str, "value": (int, float), "unit": str, "lower_is_better": bool}
 
 
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {name} took {time.perf_counter() - started:.1f} s", file=sys.stderr)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
+    report = {"system": system_versions(), "figures": figures}
+    args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     for f in figures:
         print(f"{f['name']:<60} {f['value']:>14.4g} {f['unit']}")
     print(f"bench: wrote {len(figures)} figures to {args.out}", file=sys.stderr)

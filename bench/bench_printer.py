@@ -3,7 +3,9 @@
 The job time is what the customer waits between "print" and the PRINT state's end
 with the emulated printer (the backend splits the PDF and renders PNGs, so it is an
 upper bound of CUPS's own share). Needs root and cupsd for the job figures; the
-receipt figure always runs.
+receipt figure always runs. ``printer.cupsd_crash_to_ready_s``: a SIGSEGV to cupsd
+(restarted a second later, as systemd does on the kiosk) until the driver reports the
+printer back, at the driver's default poll interval.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import signal
 import statistics
 import threading
 import time
@@ -69,6 +72,49 @@ def _job_times() -> list[float]:
     return times
 
 
+CRASHES = 3
+
+
+def _crash_to_ready() -> list[float]:
+    """SIGSEGV to the private cupsd (restarted after RestartSec=1, like the kiosk's
+    cups.service drop-in) → the driver's DeviceRecovered, at its default poll rate."""
+    from drivers.ports import DeviceFault, DeviceRecovered
+    from drivers.printer import CupsPrinter
+    from hw_emulator.printer import PrivateCups
+
+    seen: list[tuple[float, object]] = []
+    cond = threading.Condition()
+
+    def sink(event: object) -> None:
+        with cond:
+            seen.append((time.perf_counter(), event))
+            cond.notify_all()
+
+    def wait(kind: type, after: int) -> float:
+        with cond:
+            if not cond.wait_for(lambda: any(isinstance(e, kind) for _, e in seen[after:]),
+                                 timeout=60):
+                raise RuntimeError(f"no {kind.__name__} after the crash")
+            return next(t for t, e in seen[after:] if isinstance(e, kind))
+
+    times = []
+    with PrivateCups(restart_sec=1.0) as cups:
+        printer = CupsPrinter(cups.queue, cups.socket, spool_dir=cups.paths.spool)
+        printer.start(sink)
+        try:
+            time.sleep(2 * printer.poll_interval)
+            for _ in range(CRASHES):
+                with cond:
+                    mark = len(seen)
+                killed = time.perf_counter()
+                cups.crash(signal.SIGSEGV)
+                wait(DeviceFault, mark)
+                times.append(wait(DeviceRecovered, mark) - killed)
+        finally:
+            printer.stop()
+    return times
+
+
 def _render_times() -> list[float]:
     from kiosk.runtime.receipt import Receipt, ReceiptLine, render_receipt
 
@@ -93,6 +139,13 @@ def run() -> list[dict]:
              "value": statistics.median(times) * 1e3, "unit": "ms", "lower_is_better": True},
             {"name": "printer: submit → completed, 2 pages duplex, private cupsd (max)",
              "value": max(times) * 1e3, "unit": "ms", "lower_is_better": True},
+        ]
+        crashes = _crash_to_ready()
+        figures += [
+            {"name": "printer.cupsd_crash_to_ready_s", "value": statistics.median(crashes),
+             "unit": "s", "lower_is_better": True},
+            {"name": "printer.cupsd_crash_to_ready_s (max)", "value": max(crashes),
+             "unit": "s", "lower_is_better": True},
         ]
     renders = _render_times()
     figures.append({"name": "printer: receipt render, A4 with IPA Gothic (median)",

@@ -31,6 +31,7 @@ from hw_emulator.stack.scenario import (
     write_result,
 )
 from hw_emulator.stack.stack import EmulatedStack
+from hw_emulator.versions import system_versions
 
 DEFAULT_STATE = Path("/tmp/kiosk-emu/stack")  # noqa: S108 - shared with `hw-emu up`
 TMP_ROOTS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # noqa: S108
@@ -120,6 +121,7 @@ class ScenarioSession:
         if kiosk_log is not None:
             with contextlib.suppress(OSError):
                 shutil.copyfile(kiosk_log, out / "kiosk.log")
+        result["system"] = system_versions()  # which cupsd, pcscd … this run used
         write_result(out, result, runner.transcript)
         return result
 
