@@ -468,10 +468,21 @@ def journal_figures(path: Path, since: float) -> dict[str, Any]:
             and yen_in == kept + change + refund + owed}
 
 
+def _same_device(path: str, device: int) -> bool:
+    try:
+        return os.lstat(path).st_dev == device
+    except OSError:
+        return False
+
+
 def search_residue(markers: list[str], roots: list[Path], *, since: float | None = None,
                    exclude: list[Path] = (), limit: int = 64 * 1024 * 1024) -> list[str]:
     """Files under ``roots`` that contain any marker, as ``path: marker``; paths
-    under ``exclude`` are skipped; with ``since`` only files modified after it."""
+    under ``exclude`` are skipped; with ``since`` only files modified after it.
+
+    Like ``find -xdev``, the walk stays on each root's file system: a file system
+    mounted below a root is another machine's or the kernel's (a chroot's /proc,
+    where reading ``kmsg`` blocks for ever), not something the kiosk wrote."""
     needles = [(m, form) for m in markers
                for form in (m.encode(), m.encode("utf-16-le"), m.encode().hex().encode())]
     hits: list[str] = []
@@ -504,8 +515,13 @@ def search_residue(markers: list[str], roots: list[Path], *, since: float | None
         if os.path.isfile(root_s):
             scan(root_s)
             continue
+        try:
+            device = os.lstat(root_s).st_dev
+        except OSError:
+            continue
         for dirpath, dirnames, filenames in os.walk(root_s):
-            dirnames[:] = [d for d in dirnames if not skipped(os.path.join(dirpath, d))]
+            dirnames[:] = [d for d in dirnames if not skipped(os.path.join(dirpath, d))
+                           and _same_device(os.path.join(dirpath, d), device)]
             for name in filenames:
                 scan(os.path.join(dirpath, name))
     return hits
