@@ -30,6 +30,7 @@ import logging
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -60,6 +61,12 @@ from drivers.ports import (
 )
 
 log = logging.getLogger("drivers.card")
+
+#: pcsc-lite's pseudo-reader whose state changes when a reader is added or removed
+PNP_NOTIFICATION = "\\\\?PnP?\\Notification"
+#: SCardGetStatusChange's "wait until something changes" (pcsclite.h INFINITE, as
+#: pyscard passes it)
+INFINITE = scard.INFINITE
 
 T = TypeVar("T")
 
@@ -176,7 +183,12 @@ class PcscCardReader(JpkiReaderBase):
 
     ``reader``: a regular expression searched in reader names, or None for the
     first reader pcscd lists. ``protocol``: ``"t1"`` (default) or ``"any"``.
-    ``poll_interval``: seconds between presence checks of the monitor.
+    The monitor does not poll: it sleeps in ``SCardGetStatusChange`` with an infinite
+    timeout on the chosen readers and on pcsc-lite's ``\\\\?PnP?\\Notification``
+    pseudo-reader (so a reader plugged in or pulled out wakes it too), and
+    :meth:`stop` ends the wait with ``SCardCancel``. ``poll_interval``: seconds
+    between retries while pcscd does not answer, and between presence checks where
+    the PnP notification is not available.
     See :class:`JpkiReaderBase` for ``max_le``, ``use_sfi`` and the timeouts.
     """
 
@@ -214,16 +226,20 @@ class PcscCardReader(JpkiReaderBase):
         self._monitor.start()
 
     def stop(self) -> None:
-        """Release the card, stop both threads. Safe to call twice."""
+        """Release the card, stop both threads. Safe to call twice.
+
+        The monitor may be just about to enter its (infinite) wait when the first
+        ``SCardCancel`` goes out, so the cancel is repeated until it has left."""
         self.release()
         self._stop.set()
-        ctx = self._monitor_ctx
-        if ctx is not None:
-            with contextlib.suppress(Exception):
-                scard.SCardCancel(ctx)
         thread, self._monitor = self._monitor, None
-        if thread is not None:
-            thread.join(timeout=5.0)
+        deadline = time.monotonic() + 5.0
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            ctx = self._monitor_ctx
+            if ctx is not None:
+                with contextlib.suppress(Exception):
+                    scard.SCardCancel(ctx)
+            thread.join(timeout=0.1)
         self._worker.stop()
         self._sink = None
 
@@ -344,6 +360,9 @@ class PcscCardReader(JpkiReaderBase):
             known.clear()
             states.clear()
 
+        pnp_state = scard.SCARD_STATE_UNAWARE
+        pnp = True  # pcsc-lite's reader-change notification; off if this pcscd lacks it
+        unknown = 0  # SCARD_E_UNKNOWN_READER answers in a row
         while not self._stop.is_set():
             if ctx is None:
                 hr, new_ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
@@ -372,23 +391,35 @@ class PcscCardReader(JpkiReaderBase):
                     known[name] = False
                     states[name] = scard.SCARD_STATE_UNAWARE
                     self._emit(ReaderAttached(name))
-            if not current:
+            if not current and not pnp:
                 self._stop.wait(self.poll_interval)
                 continue
             request = [(n, states[n]) for n in current]
-            hr, result = scard.SCardGetStatusChange(ctx, int(self.poll_interval * 1000),
-                                                    request)
+            if pnp:
+                request.append((PNP_NOTIFICATION, pnp_state))
+            timeout = INFINITE if pnp else int(self.poll_interval * 1000)
+            if self._stop.is_set():
+                break
+            hr, result = scard.SCardGetStatusChange(ctx, timeout, request)
             if hr in (scard.SCARD_E_TIMEOUT, scard.SCARD_E_CANCELLED):
                 continue
             if hr != scard.SCARD_S_SUCCESS:
                 if hr == scard.SCARD_E_UNKNOWN_READER:
-                    continue  # a reader went away between list and wait: relist
+                    unknown += 1  # a reader went away between list and wait: relist
+                    if pnp and unknown >= 2:  # …or this pcscd has no PnP pseudo-reader
+                        pnp = False
+                        log.info("card: pcscd has no reader notification; polling")
+                    continue
                 self._drop_context(ctx)
                 ctx = None
                 lose_all()
                 self._stop.wait(max(self.poll_interval, 0.5))
                 continue
+            unknown = 0
             for name, event_state, _atr in result:
+                if name == PNP_NOTIFICATION:
+                    pnp_state = event_state & ~scard.SCARD_STATE_CHANGED
+                    continue  # a reader came or went: the next pass relists
                 states[name] = event_state & ~scard.SCARD_STATE_CHANGED
                 present = bool(event_state & scard.SCARD_STATE_PRESENT) and not bool(
                     event_state & scard.SCARD_STATE_MUTE)
