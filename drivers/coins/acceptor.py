@@ -5,8 +5,12 @@ Wire format: ccTalk frames (see :mod:`drivers.coins.codec`) on the bus opened fr
 Commands used, all to ``address`` (default 2): 245 category (must be
 ``Coin Acceptor``), 246 manufacturer, 242 serial, 184 coin id for positions 1–16
 (the coin table is read, never hard-coded), 231 inhibit mask, 228 master inhibit,
-229 buffered credit every ``poll_interval`` seconds (200 ms by default, well
-inside the device's 1 s self-inhibit watchdog), 232 self-check while jammed.
+229 buffered credit every ``poll_interval`` seconds while the slot is open (200 ms
+by default, well inside the device's 1 s self-inhibit watchdog) and every
+``idle_poll_interval`` seconds while it is closed (2 s by default: the device is
+master-inhibited anyway, and the slow poll still notices a reset, a fault or a
+coin that slipped in as the slot closed), 232 self-check while jammed. Opening
+the slot wakes the poll loop at once.
 
 Events go to the sink from the poll thread that :meth:`start` starts and
 :meth:`stop` joins:
@@ -84,11 +88,13 @@ class CctalkCoinAcceptor:
     """
 
     def __init__(self, url: str, *, address: int = 2, poll_interval: float = 0.2,
+                 idle_poll_interval: float = 2.0,
                  fault_after: int = 5, resume_counter: int | None = None,
                  bus: CcTalkBus | None = None, **bus_options: object) -> None:
         self.url = url
         self.address = address
         self.poll_interval = poll_interval
+        self.idle_poll_interval = max(poll_interval, idle_poll_interval)
         self.fault_after = fault_after
         self.resume_counter = resume_counter
         self._bus_options = bus_options
@@ -99,6 +105,7 @@ class CctalkCoinAcceptor:
         self.identity: AcceptorIdentity | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._state_lock = threading.Lock()
         self.polls = 0
         self._last_counter: int | None = None
@@ -158,6 +165,7 @@ class CctalkCoinAcceptor:
         with self._state_lock:
             self._accepting = frozenset(values)
         self._apply_inhibits()
+        self._wake.set()  # an open slot is polled at the fast rate from now on
 
     def _apply_inhibits(self) -> None:
         with self._state_lock:
@@ -191,6 +199,7 @@ class CctalkCoinAcceptor:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            self._wake.set()
             thread.join()
 
     @property
@@ -204,8 +213,18 @@ class CctalkCoinAcceptor:
         failures = 0
         down_code = ""
         jammed = False
+
+        def pause() -> bool:
+            """Sleep until the next poll is due (or a wake-up); False once stopping."""
+            with self._state_lock:
+                slot_open = bool(self._accepting)
+            busy = slot_open or jammed or failures > 0 or self._reinhibit
+            self._wake.wait(self.poll_interval if busy else self.idle_poll_interval)
+            self._wake.clear()
+            return not self._stop.is_set()
+
         try:
-            while not self._stop.wait(self.poll_interval):
+            while pause():
                 try:
                     reading = BufferedCredit.parse(self._cmd(Header.READ_BUFFERED_CREDIT))
                     events = tracker.update(reading)
