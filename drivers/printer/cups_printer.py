@@ -12,9 +12,13 @@ used, and what goes into them:
   64 KiB chunks from memory (document-name = the same token), each chunk zeroed
   once sent: no temporary file in the kiosk and no personal data in any title, log
   line or control file;
-* Get-Job-Attributes / Get-Printer-Attributes polled by the driver's watcher thread,
-  plus one printer-wide ``ippget`` subscription (job subscriptions die with their job
-  and lose the final event, cups.md finding 2);
+* Get-Job-Attributes / Get-Printer-Attributes polled by the driver's watcher thread
+  every ``poll_interval`` while a job is tracked or the printer is not ready, plus
+  one printer-wide ``ippget`` subscription (job subscriptions die with their job and
+  lose the final event, cups.md finding 2). With nothing to follow the watcher does
+  not poll: it holds one idle connection to cupsd's socket and sleeps until cupsd
+  closes it (a crash, a restart, or cupsd's keep-alive timeout), a submit wakes it,
+  or ``idle_heartbeat`` seconds pass;
 * Cancel-Job, and Cancel-Job with ``purge-job=true`` once the job has ended, which
   drops the control file and the history record at once (cups.md §1.4).
 
@@ -32,6 +36,8 @@ import logging
 import os
 import pwd
 import secrets
+import select
+import socket
 import sys
 import threading
 import time
@@ -123,6 +129,33 @@ def _burn(data: bytes) -> bool:
         return False
     ctypes.memset(id(data) + _BYTES_PAYLOAD, 0, len(data))
     return True
+
+
+class _Wakeup:
+    """A wake-up for the watcher thread (like :class:`threading.Event`, set from any
+    thread) that can also wait for a socket to become readable."""
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+
+    def set(self) -> None:
+        with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
+            self._w.send(b"\0")
+
+    def clear(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._r.recv(4096):
+                pass
+
+    def wait(self, timeout: float, watch: socket.socket | None = None) -> bool:
+        """Sleep until :meth:`set`, ``watch`` readable, or ``timeout``; clears the
+        wake-up. True when ``watch`` became readable."""
+        fds: list[socket.socket] = [self._r] if watch is None else [self._r, watch]
+        readable, _, _ = select.select(fds, [], [], max(0.0, timeout))
+        self.clear()
+        return watch is not None and watch in readable
 
 
 class PrinterNotReady(PrinterError):
@@ -218,6 +251,7 @@ class CupsPrinter:
         port: int | None = None,
         user: str | None = None,
         poll_interval: float = 0.5,
+        idle_heartbeat: float = 30.0,
         job_timeout: int = 300,
         spool_dir: str | Path | None = None,
         media: str = A4,
@@ -230,6 +264,7 @@ class CupsPrinter:
         self.port = port
         self.user = requesting_user(user)
         self.poll_interval = poll_interval
+        self.idle_heartbeat = max(poll_interval, idle_heartbeat)
         self.job_timeout = job_timeout
         self.spool_dir = Path(spool_dir) if spool_dir else None
         self.media = media
@@ -241,7 +276,7 @@ class CupsPrinter:
         self._submit_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake = threading.Event()
+        self._wake = _Wakeup()
 
     # ------------------------------------------------------------------ connection
 
@@ -453,13 +488,43 @@ class CupsPrinter:
 
     def _watch(self, sink: EventSink) -> None:
         watcher = _Watcher(self, sink)
+        live: socket.socket | None = None
         try:
             while not self._stopping.is_set():
                 watcher.step()
-                self._wake.wait(self.poll_interval)
-                self._wake.clear()
+                if watcher.busy() or (live is None
+                                      and (live := self._liveness()) is None):
+                    self._wake.wait(self.poll_interval)
+                    continue
+                if self._wake.wait(self.idle_heartbeat, live):
+                    live.close()  # cupsd closed it: gone, restarted, or just tidying up
+                    live = None
         finally:
+            if live is not None:
+                live.close()
             watcher.close()
+
+    def _liveness(self) -> socket.socket | None:
+        """An idle connection to cupsd that becomes readable (EOF) when cupsd goes away;
+        None when there is no cupsd to connect to or libcups' default server is used."""
+        target = self.server
+        if target is None:
+            target = "/run/cups/cups.sock" if os.path.exists("/run/cups/cups.sock") else ""
+        try:
+            if target.startswith("/"):
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.settimeout(2.0)
+                sock.connect(target)
+            elif target:
+                host, _, port = target.partition(":")
+                sock = socket.create_connection((host, int(port or self.port or 631)),
+                                                timeout=2.0)
+            else:
+                return None
+        except (OSError, ValueError):
+            return None
+        sock.setblocking(False)
+        return sock
 
     def _forget(self, jid: int) -> None:
         with self._lock:
@@ -517,6 +582,14 @@ class _Watcher:
         self.purging: dict[int, tuple[PrintJobFinished, int]] = {}
         self.orphans: set[int] = set()
         self.stale_subs: list[int] = []
+
+    def busy(self) -> bool:
+        """Whether the next pass is due at ``poll_interval``: a job to follow or to
+        purge, an orphan, cupsd not answering, or a printer not ready (staff fixing
+        it wait for it to come back)."""
+        return bool(self.conn is None or self.printer._snapshot() or self.purging
+                    or self.orphans or self.down or self.unavailable or self.crashed
+                    or self.status is None or not self.status.ready)
 
     # one iteration ---------------------------------------------------------------
 
