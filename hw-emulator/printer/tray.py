@@ -9,8 +9,11 @@ taking the paper away leaves an empty tray.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import os
+import select
 import shutil
 import threading
 import time
@@ -175,9 +178,11 @@ class FaultControl:
 class EmulatedTraySensor:
     """TraySensorPort over the emulated tray: occupied until the printout is taken.
 
-    It polls the tray folder in a thread owned by :meth:`start`/:meth:`stop` and
-    reports each change as :class:`~drivers.ports.TrayChanged`, like the GPIO
-    sensor's edge events.
+    It follows the tray folder with inotify in a thread owned by
+    :meth:`start`/:meth:`stop` — asleep until a printout folder or a manifest in it
+    changes, as a GPIO sensor's edge interrupt would be — and reports each change as
+    :class:`~drivers.ports.TrayChanged`. Where inotify is not available (or the tray
+    folder does not exist yet) it polls every ``poll_interval`` seconds.
     """
 
     def __init__(self, tray: EmulatedTray | str | Path, *, poll_interval: float = 0.1) -> None:
@@ -185,6 +190,7 @@ class EmulatedTraySensor:
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def occupied(self) -> bool:
         return self.tray.occupied()
@@ -205,13 +211,84 @@ class EmulatedTraySensor:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stopping.set()
+            os.write(self._wake_w, b"\0")
             thread.join(timeout=5)
 
     def _watch(self, sink: EventSink) -> None:
         last = self.tray.occupied()
         sink(TrayChanged(occupied=last))
-        while not self._stopping.wait(self.poll_interval):
-            now = self.tray.occupied()
-            if now != last:
-                last = now
-                sink(TrayChanged(occupied=now))
+        notify = _Inotify.open()
+        try:
+            while not self._stopping.is_set():
+                # watches first, then the look: a change between the two is seen
+                following = notify is not None and notify.follow(self.tray.path)
+                now = self.tray.occupied()
+                if now != last:
+                    last = now
+                    sink(TrayChanged(occupied=now))
+                if following:
+                    assert notify is not None
+                    notify.wait(self._wake_r)
+                else:
+                    select.select([self._wake_r], [], [], self.poll_interval)
+        finally:
+            if notify is not None:
+                notify.close()
+            with contextlib.suppress(OSError):
+                while os.read(self._wake_r, 4096):
+                    pass
+
+
+class _Inotify:
+    """Just enough of inotify(7) through libc: a watch on a folder and on each folder
+    inside it, and a wait until any of them changes."""
+
+    DIR_EVENTS = 0x100 | 0x200 | 0x40 | 0x80 | 0x400 | 0x800  # create, delete, moves, self
+    FILE_EVENTS = 0x8 | 0x80 | 0x100 | 0x200  # close-write, moved-to, create, delete
+    ONLYDIR = 0x01000000
+
+    def __init__(self, libc: ctypes.CDLL, fd: int) -> None:
+        self.libc, self.fd = libc, fd
+        self.watched: dict[str, int] = {}
+
+    @classmethod
+    def open(cls) -> _Inotify | None:
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, AttributeError):
+            return None
+        return None if fd < 0 else cls(libc, fd)
+
+    def _add(self, path: Path, mask: int) -> bool:
+        key = str(path)
+        if key in self.watched:
+            return True
+        wd = self.libc.inotify_add_watch(self.fd, key.encode(), mask | self.ONLYDIR)
+        if wd < 0:
+            return False
+        self.watched[key] = wd
+        return True
+
+    def follow(self, tray: Path) -> bool:
+        """Watch the tray and every printout folder in it; False if the tray is missing."""
+        if not self._add(tray, self.DIR_EVENTS):
+            return False
+        with contextlib.suppress(OSError):
+            for folder in tray.iterdir():
+                if folder.is_dir():
+                    self._add(folder, self.FILE_EVENTS)
+        for key in [k for k in self.watched if not Path(k).is_dir()]:
+            del self.watched[key]  # the kernel dropped the watch with the folder
+        return True
+
+    def wait(self, wake: int) -> None:
+        """Sleep until something watched changes or ``wake`` is written; drain both."""
+        readable, _, _ = select.select([self.fd, wake], [], [])
+        if self.fd in readable:
+            with contextlib.suppress(OSError):
+                while os.read(self.fd, 65536):
+                    pass
+
+    def close(self) -> None:
+        os.close(self.fd)
