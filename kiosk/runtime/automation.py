@@ -40,7 +40,9 @@ import contextlib
 import ipaddress
 import json
 import logging
+import os
 import queue
+import selectors
 import socket
 import socketserver
 import threading
@@ -115,6 +117,9 @@ def answer(ui: AutomationUI, body: dict[str, Any]) -> dict[str, Any]:
             return {"ok": bool(ui.touch(str(body["id"])))}
         if op == "touch_at":
             return {"ok": bool(ui.touch_at(int(body["x"]), int(body["y"])))}
+        if op == "threads":  # for the idle bench's per-thread table (names, kernel ids)
+            return {"ok": True, "threads": [{"id": t.native_id, "name": t.name}
+                                            for t in threading.enumerate()]}
         if op == "screenshot":
             path = str(body["path"])
             ui.screenshot(path)
@@ -188,6 +193,7 @@ class AutomationServer:
         self._server: _TCPServer | _UnixServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._wake_r = self._wake_w = -1  # the accept loop's stop pipe, made by start()
         self._connections: set[socket.socket] = set()
 
     @property
@@ -209,11 +215,25 @@ class AutomationServer:
         else:
             server = _TCPServer(self._address, _Handler)
         server.owner = self
+        self._stopping.clear()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        server.timeout = 0  # handle_request() is called only once a client is waiting
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._serve, args=(server,),
                                         name="automation", daemon=False)
         self._thread.start()
         log.info("automation port listening on %s", self.address)
+
+    def _serve(self, server: _TCPServer | _UnixServer) -> None:
+        """Accept clients until :meth:`stop`; asleep in one ``select`` meanwhile (no
+        poll interval: the stop writes to a pipe the loop also waits on)."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(server, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping.is_set():
+                for key, _ in selector.select():
+                    if key.fileobj is server and not self._stopping.is_set():
+                        server.handle_request()
 
     def service(self, ui: AutomationUI) -> int:
         """Answer every pending request (call from the main loop); returns how many."""
@@ -233,7 +253,9 @@ class AutomationServer:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
+        os.write(self._wake_w, b"\0")
+        if self._thread is not None:
+            self._thread.join(5)  # the accept loop has left; no new connection comes
         for conn in list(self._connections):
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
@@ -243,8 +265,9 @@ class AutomationServer:
             except queue.Empty:
                 break
         server.server_close()  # joins the connection threads
-        if self._thread is not None:
-            self._thread.join(5)
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
         if isinstance(self._address, str):
             with contextlib.suppress(FileNotFoundError):
                 Path(self._address).unlink()
@@ -283,6 +306,11 @@ class AutomationClient:
 
     def touch(self, element_id: str) -> bool:
         return bool(self.request({"op": "touch", "id": element_id}).get("ok"))
+
+    def threads(self) -> dict[int, str]:
+        """The kiosk's Python threads: kernel thread id → thread name."""
+        reply = self.request({"op": "threads"})
+        return {int(t["id"]): str(t["name"]) for t in reply.get("threads", [])}
 
     def touch_at(self, x: int, y: int) -> bool:
         return bool(self.request({"op": "touch_at", "x": x, "y": y}).get("ok"))
