@@ -27,10 +27,15 @@ def _run(args: argparse.Namespace) -> int:
     # must not inherit it
     app.notifier = watchdog.Notifier(unset_environment=True)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def terminate(*_: object) -> None:
+        stop.set()
+        app.ui.wake()  # the loop sleeps until something is due: wake it to see the stop
+
+    signal.signal(signal.SIGTERM, terminate)
     app.start()
     try:
-        app.run(stop)
+        app.run(stop, max_wait=None)
     except KeyboardInterrupt:
         pass
     finally:

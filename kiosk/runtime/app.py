@@ -16,6 +16,7 @@ journaled before the session (and so the screen) hears of them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import queue
@@ -62,6 +63,9 @@ from kiosk.runtime.supervisor import Supervisor, Timers
 log = logging.getLogger(__name__)
 
 TRANSCRIPT_LINES = 5000  # about 150 transactions
+#: the longest the idle loop sleeps with nothing due: a wall-clock step (NTP) is
+#: noticed within a minute, and nothing else wakes it on a schedule
+LONGEST_SLEEP = 60.0
 
 
 class UiPort(Protocol):
@@ -319,8 +323,9 @@ class KioskApp:
         with self._changed:
             self._changed.notify_all()
 
-    def step(self, max_wait: float = 0.5) -> None:
-        """One turn of the loop (see the module docstring)."""
+    def step(self, max_wait: float | None = 0.5) -> None:
+        """One turn of the loop (see the module docstring). ``max_wait`` caps the
+        sleep; ``None`` sleeps until something is due (:meth:`seconds_to_sleep`)."""
         self._check_service_hours()
         while True:
             try:
@@ -333,9 +338,7 @@ class KioskApp:
         self.ui.render(self.session.view())
         self.frames += 1
         self._tell_systemd()
-        left = self.timers.seconds_until_next()
-        wait = max_wait if left is None else min(max_wait, left)
-        for intent in self.ui.wait(wait):
+        for intent in self.ui.wait(self.seconds_to_sleep(max_wait)):
             self.handle(intent)
         if self.automation is not None:
             self.automation.service(self.ui)
@@ -351,7 +354,23 @@ class KioskApp:
         self._status = status
         self.notifier.watchdog()
 
-    def run(self, stop: threading.Event, max_wait: float = 0.5) -> None:
+    def seconds_to_sleep(self, max_wait: float | None = None) -> float:
+        """How long the loop may sleep in the UI's wait when nothing is posted: until
+        the next session timer, systemd watchdog ping or service-hours change, at
+        most ``max_wait`` (or :data:`LONGEST_SLEEP`). Anything else that needs the
+        loop — a device event, a lane's result, a touch, an automation request —
+        wakes it through :meth:`post` or the UI."""
+        due = [LONGEST_SLEEP if max_wait is None else max_wait,
+               self.timers.seconds_until_next(), self.notifier.seconds_until_ping()]
+        now = self._wall_clock()
+        with contextlib.suppress(ValueError, TypeError, OverflowError):
+            change = self.config.service_window.next_change(now)
+            due.append(max(0.0, (change - now).total_seconds()) + 0.01)
+        return max(0.0, min(d for d in due if d is not None))
+
+    def run(self, stop: threading.Event, max_wait: float | None = 0.5) -> None:
+        """Turn the loop until ``stop`` is set; whoever sets it from another thread
+        or a signal handler also calls ``ui.wake()`` when ``max_wait`` is None."""
         while not stop.is_set():
             self.step(max_wait)
 

@@ -116,6 +116,15 @@ class Notifier:
         self._last_ping = now
         return self.notify("WATCHDOG=1")
 
+    def seconds_until_ping(self) -> float | None:
+        """When :meth:`watchdog` will next send (None: no watchdog): the main loop
+        sleeps no longer than that."""
+        if self.watchdog_interval is None:
+            return None
+        if self._last_ping is None:
+            return 0.0
+        return max(0.0, self._last_ping + self.watchdog_interval / 2 - self._clock())
+
     def status(self, text: str) -> bool:
         """STATUS=<text>, sent only when it changed."""
         line = self._status_line(text)
