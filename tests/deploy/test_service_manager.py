@@ -255,12 +255,14 @@ def _repo_binds() -> list[str]:
 def _as_user_unit(text: str, base: Path, wired: bool, log: str) -> str:
     """A unit of systemd/ as the test's user manager can run it: the venv and the
     emulator's folder moved, the lines a user manager cannot honour (switching
-    users, system directories) dropped, a display-less SDL."""
+    users, system directories) dropped, a display-less SDL, the panel on a free port."""
     prefix = Path(os.path.realpath(sys.executable)).parents[1]
     text = (text.replace("/opt/kiosk/venv/bin/", f"{REPO}/.venv/bin/")
             .replace("/run/kiosk-emu", str(base / "emu"))
             .replace("=/run/kiosk/", f"={base / 'run'}/")
             .replace("=/run/kiosk\n", f"={base / 'run'}\n")
+            # any free port: the machine may have something on the image's 8070
+            .replace("--panel-port 8070", "--panel-port 0")
             .replace("SDL_VIDEODRIVER=kmsdrm", "SDL_VIDEODRIVER=dummy")
             .replace("SDL_AUDIODRIVER=alsa", "SDL_AUDIODRIVER=dummy"))
     drop = ("User=", "Group=", "SupplementaryGroups=", "StateDirectory", "ConfigurationDirectory",
@@ -312,8 +314,10 @@ def test_emulator_image_units_run_a_transaction(manager: UserManager) -> None:
         manager.run("systemctl", "--user", "daemon-reload")
         manager.run("systemctl", "--user", "start", "--no-block", "kiosk.service")
         props = manager.wait("kiosk.service", lambda p: p["ActiveState"] == "active", 40)
-        assert props["ActiveState"] == "active", props
-        assert manager.show("kiosk-emu.service")["ActiveState"] == "active"
+        logs = "".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}"
+                       for p in sorted(base.glob("*.log")))
+        assert props["ActiveState"] == "active", f"{props}\n{logs}"
+        assert manager.show("kiosk-emu.service")["ActiveState"] == "active", logs
 
         from kiosk.runtime.automation import AutomationClient, AutomationError
 
