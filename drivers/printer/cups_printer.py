@@ -15,10 +15,10 @@ used, and what goes into them:
 * Get-Job-Attributes / Get-Printer-Attributes polled by the driver's watcher thread
   every ``poll_interval`` while a job is tracked or the printer is not ready, plus
   one printer-wide ``ippget`` subscription (job subscriptions die with their job and
-  lose the final event, cups.md finding 2). With nothing to follow the watcher does
-  not poll: it holds one idle connection to cupsd's socket and sleeps until cupsd
-  closes it (a crash, a restart, or cupsd's keep-alive timeout), a submit wakes it,
-  or ``idle_heartbeat`` seconds pass;
+  lose the final event, cups.md finding 2). The watcher also holds one idle
+  connection to cupsd's socket, which wakes it the moment cupsd closes it (a
+  crash, a restart, or cupsd tidying up): with nothing to follow it does not poll
+  at all, only that, a submit, or ``idle_heartbeat`` seconds wake it;
 * Cancel-Job, and Cancel-Job with ``purge-job=true`` once the job has ended, which
   drops the control file and the history record at once (cups.md §1.4).
 
@@ -489,16 +489,18 @@ class CupsPrinter:
     def _watch(self, sink: EventSink) -> None:
         watcher = _Watcher(self, sink)
         live: socket.socket | None = None
+        reopen = 0.0  # a cupsd that drops every connection at once must not spin us
         try:
             while not self._stopping.is_set():
                 watcher.step()
-                if watcher.busy() or (live is None
-                                      and (live := self._liveness()) is None):
-                    self._wake.wait(self.poll_interval)
-                    continue
-                if self._wake.wait(self.idle_heartbeat, live):
+                if live is None and time.monotonic() >= reopen:
+                    live = self._liveness()
+                idle = live is not None and not watcher.busy()
+                if self._wake.wait(self.idle_heartbeat if idle else self.poll_interval, live):
+                    assert live is not None
                     live.close()  # cupsd closed it: gone, restarted, or just tidying up
                     live = None
+                    reopen = time.monotonic() + self.poll_interval
         finally:
             if live is not None:
                 live.close()

@@ -289,3 +289,23 @@ def test_crc16_bus_with_acceptor_and_hopper_sharing_it(echo):
             acc.close()
             hop.close()
     assert credits(events) == [500, 100]
+
+
+def test_a_closed_slot_is_polled_slowly_and_opening_it_polls_at_once(emulator):
+    """Given the slot closed and a long idle poll interval, the driver leaves the bus
+    alone; when the slot opens, the next poll follows at once and a coin is credited
+    at the fast rate."""
+    acc = CctalkCoinAcceptor(emulator.pty, poll_interval=POLL, idle_poll_interval=3600)
+    events: list = []
+    acc.start(events.append)
+    try:
+        threading.Event().wait(10 * POLL)  # ten fast polls' worth of a closed slot
+        assert acc.polls == 0
+        acc.accept(ALL)
+        wait_for(lambda: acc.polls > 0, what="a poll after the slot opened")
+        assert emulator.insert(100) == "credited"
+        wait_for(lambda: credits(events) == [100], what="the coin credited")
+        acc.accept(frozenset())
+        assert emulator.insert(500) == "inhibited"
+    finally:
+        acc.close()

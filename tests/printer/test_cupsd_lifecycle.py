@@ -28,7 +28,7 @@ from drivers.ports import (
     PrintJobFinished,
 )
 from drivers.printer import CupsPrinter
-from drivers.printer.cups_printer import CUPSD_DOWN, requesting_user
+from drivers.printer.cups_printer import CUPSD_DOWN, _Watcher, requesting_user
 from hw_emulator.printer import PrivateCups
 from tests.printer.conftest import WAIT, Documents, Recorder, _skip_reason, assert_no_residue
 
@@ -165,3 +165,37 @@ def test_a_cupsd_that_never_answered_is_unavailable_not_crashed(tmp_path):
                        for e in events.since())
     finally:
         driver.stop()
+
+
+def test_an_idle_watcher_sleeps_and_still_sees_cupsd_die_at_once(restarting):
+    """Given nothing to print and a poll interval of a minute, the watcher makes no
+    requests while idle, a submit still wakes it, and cupsd dying wakes it through
+    its idle connection: the fault comes long before any poll was due."""
+    events, documents = Recorder(), Documents()
+    driver = CupsPrinter(restarting.queue, restarting.socket, poll_interval=60,
+                         idle_heartbeat=600, spool_dir=restarting.paths.spool)
+    steps: list[float] = []
+    original = _Watcher.step
+
+    def counted(self: _Watcher) -> None:
+        steps.append(time.monotonic())
+        original(self)
+
+    _Watcher.step = counted  # type: ignore[method-assign]
+    try:
+        driver.start(events)
+        events.status(lambda e: True)
+        time.sleep(1.0)
+        assert len(steps) == 1  # the first pass, then asleep
+        pdf, _ = documents.make(1)
+        job = driver.submit(pdf)  # wakes it; the job is then followed at 60 s polls…
+        restarting.tray.wait_for(job)
+        mark = events.mark()
+        restarting.crash(signal.SIGSEGV)  # …and its end is found on cupsd's return
+        fault = events.wait_for(lambda e: isinstance(e, DeviceFault), after=mark)
+        assert isinstance(fault, DeviceFault) and fault.code == CUPSD_DOWN
+    finally:
+        _Watcher.step = original  # type: ignore[method-assign]
+        driver.stop()
+    restarting.tray.wait_settled()
+    restarting.tray.take()
