@@ -500,7 +500,7 @@ class CupsPrinter:
                     assert live is not None
                     live.close()  # cupsd closed it: gone, restarted, or just tidying up
                     live = None
-                    reopen = time.monotonic() + self.poll_interval
+                    reopen = time.monotonic() + min(self.poll_interval, 1.0)
         finally:
             if live is not None:
                 live.close()
