@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 OUT ?= out/demo
 
-.PHONY: bootstrap demo test lint check bench voice install uninstall clean
+.PHONY: bootstrap demo test lint check bench voice install uninstall clean fresh-check
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -23,11 +23,17 @@ lint: bootstrap
 	$(VENV)/bin/ruff check kiosk drivers hw-emulator tests bench scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	shellcheck systemd/install.sh scripts/bootstrap.sh
+	shellcheck systemd/install.sh scripts/bootstrap.sh scripts/fresh-machine-check.sh
 
 ## Benchmarks (never part of the tests' pass/fail); writes out/bench.json
 bench: bootstrap
 	$(PY) -m bench --out out/bench.json
+
+## `make demo` and `make test` on a clone of HEAD inside a really fresh Debian bookworm
+## root (debootstrap, cached in /var/cache/konbini-fresh); root, slow, not part of CI.
+## Logs in out/fresh-check/. FRESH_ARGS="--only demo|test --keep --rebuild"; see --help
+fresh-check:
+	scripts/fresh-machine-check.sh $(FRESH_ARGS)
 
 ## Re-render the voice prompts in assets/voice (needs the optional "voice" extra)
 voice: bootstrap
