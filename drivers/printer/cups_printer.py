@@ -660,9 +660,14 @@ class _Watcher:
             self.sink(DeviceFault(device=Device.PRINTER, code="PRN-UNAVAILABLE"))
 
     def _reachable(self) -> bool:
+        """A new connection and one request answered: a dying cupsd may still take
+        a connection from its listen backlog, but it answers nothing."""
         try:
-            self.printer._connect()
-        except PrinterError:
+            conn = self.printer._connect()
+            conn.getPrinterAttributes(self.printer.queue, requested_attributes=["printer-state"])
+        except cups.IPPError as exc:
+            return _ipp_status(exc) == IPP_NOT_FOUND  # it answered: no such queue
+        except (PrinterError, cups.HTTPError, RuntimeError):
             return False
         return True
 
