@@ -20,6 +20,11 @@ import pygame.freetype
 
 PACKAGE = "fonts-noto-cjk"
 
+#: glyphs FreeType keeps per font (pygame's default is 64). One CJK screen uses a
+#: few hundred distinct glyphs at a few sizes; with 64 every frame that lays out
+#: text loads most of them again, and laying out a new screen costs twice as much.
+GLYPH_CACHE = 1024
+
 #: fontconfig family per UI language.
 FAMILIES = {
     "ja": "Noto Sans CJK JP",
@@ -91,7 +96,7 @@ class Fonts:
 
     def __init__(self, files: FontFiles | None = None) -> None:
         if not pygame.freetype.get_init():
-            pygame.freetype.init()
+            pygame.freetype.init(cache_size=GLYPH_CACHE)
         self.files = files or FontFiles.discover()
         self._open: dict[tuple[str, str, int], pygame.freetype.Font] = {}
 
@@ -110,6 +115,12 @@ class Fonts:
             font.kerning = False
             self._open[key] = font
         return font
+
+    def forget(self) -> None:
+        """Close the open faces: each keeps a cache of the glyphs it drew (up to
+        :data:`GLYPH_CACHE`), and after a session those include the characters of a
+        resident's name. They are opened again, with empty caches, when next used."""
+        self._open.clear()
 
     def missing_glyphs(self, text: str, lang: str) -> str:
         """The characters of ``text`` the face has no glyph for (tofu on screen)."""

@@ -1,17 +1,49 @@
 """Draw a :class:`~kiosk.ui.widgets.Screen` onto a surface, scaled from the logical canvas.
 
-Text is laid out here, once per redraw: wrapped at spaces for Latin scripts and
-Hangul, between characters for Japanese and Chinese (keeping closing punctuation
-off the start of a line), and shrunk down to :data:`~kiosk.ui.theme.MIN_SHRINK` of
-its size when a box is tight. Text that still does not fit is drawn clipped and
-recorded in :attr:`Painter.overflows`, which the screenshot tests require to stay
-empty in every language.
+Text is laid out here (once per string and box, then cached): wrapped at
+spaces for Latin scripts and Hangul, between characters for Japanese and Chinese
+(keeping closing punctuation off the start of a line), and shrunk down to
+:data:`~kiosk.ui.theme.MIN_SHRINK` of its size when a box is tight. Text that
+still does not fit is drawn clipped and recorded in :attr:`Painter.overflows`,
+which the screenshot tests require to stay empty in every language.
+
+A frame has to be cheap: on the kiosk's board a third of a core must draw it in
+well under 16 ms. So the painter keeps, bounded, what it would otherwise redo on
+every frame:
+
+* the *layout* of each string in each box (the size it shrank to, its lines and
+  their widths) — wrapping and measuring CJK text is most of a frame's Python;
+* each laid-out *line* rendered once (``Font.render_to`` into a transparent
+  per-pixel-alpha surface) and blitted afterwards — the same pixels as rendering
+  onto the frame, several times cheaper than rasterising the glyphs again;
+* the translucent overlay and the striped "working" bar, drawn once per size
+  onto their per-pixel-alpha layers instead of allocated and drawn every frame.
+
+Buttons and boxes are drawn directly: a rounded rectangle costs about what a
+blit of the same pixels would, and caching each size and style cost megabytes.
+
+Strings not laid out yet are laid out and rendered first, face by face
+(:meth:`Painter.prepare`): pygame's FreeType cache holds two faces, and the
+language names in their own faces re-opened the font collection several times a
+frame. With ``region``, :meth:`Painter.paint` repaints only that part of the last
+frame (the button under a finger), with the same pixels as a whole repaint.
+
+Privacy: measurements, layouts and lines are keyed by the strings drawn, and
+those include residents' names and addresses, so :meth:`Painter.forget` drops
+them all (:class:`~kiosk.ui.app.PygameUI` calls it when a session ends: idle,
+wipe, out of service) and :meth:`Painter.cached_texts` lets the tests check that
+nothing is left. PIN and password entry is drawn as dots
+(:class:`~kiosk.ui.widgets.PinDots`), straight onto the frame and never cached.
+What stays is what holds no text — the overlay and bar layers (sizes and
+colours) and where each box is in pixels.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Generic, NamedTuple, TypeVar
 
 import pygame
 import pygame.freetype
@@ -63,6 +95,91 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+#: bounds of the caches: a session's screens fit (one language, ~15 screens: ~4 MB of
+#: lines); every screen in every language would not, and need not
+LAYOUTS_MAX = 4000
+LINES_MAX_BYTES = 12 * 1024 * 1024
+LAYERS_MAX_BYTES = 8 * 1024 * 1024
+#: how far (logical px) a widget may draw outside its rect: text is clipped 4 px
+#: outside its box, illustrations' strokes stick out by half their width
+OVERDRAW = 16
+
+
+class _Lru(Generic[K, V]):
+    """A least-recently-used map bounded by a total cost (entries or bytes)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.cost = 0
+        self._items: OrderedDict[K, tuple[V, int]] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
+
+    def peek(self, key: K) -> V | None:
+        """Like :meth:`get`, without marking it used."""
+        item = self._items.get(key)
+        return None if item is None else item[0]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def put(self, key: K, value: V, cost: int = 1) -> V:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.cost -= old[1]
+        self._items[key] = (value, cost)
+        self.cost += cost
+        while self.cost > self.budget and len(self._items) > 1:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self.cost -= dropped
+        return value
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(list(self._items))
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.cost = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A string laid out in a box: what :meth:`Painter.fit` decided, and the metrics."""
+
+    size: int
+    lines: tuple[str, ...]
+    widths: tuple[int, ...]
+    fits: bool
+    line_height: int
+    ascender: int
+    lead: int
+
+
+class TextJob(NamedTuple):
+    """One string to draw: what :meth:`Painter._text` takes."""
+
+    screen_id: str
+    rect: Rect
+    text: str
+    size: int
+    color: Color
+    bold: bool
+    align: str
+    valign: str
+    lang: str
+
+
 @dataclass(frozen=True)
 class Overflow:
     """A string that did not fit its box even at the smallest allowed size."""
@@ -80,19 +197,45 @@ class Painter:
         self.fonts = fonts
         self.overflows: list[Overflow] = []
         self._widths: dict[tuple[int, int, str], int] = {}
+        self._layouts: _Lru[tuple[int, int, str, int, int], Layout] = _Lru(LAYOUTS_MAX)
+        #: (font, size, line, colour) → (surface, dx, dy from the pen position)
+        self._lines: _Lru[tuple[int, int, str, Color], tuple[pygame.Surface, int, int]] = (
+            _Lru(LINES_MAX_BYTES))
+        self._layers: _Lru[tuple[object, ...], pygame.Surface] = _Lru(LAYERS_MAX_BYTES)
+        self._recent_faces: list[int] = []
         self.retarget(surface)
 
     def retarget(self, surface: pygame.Surface) -> None:
         self.surface = surface
+        self._resolved: dict[tuple[Rect, int, str, bool],
+                             tuple[pygame.freetype.Font, int, pygame.Rect]] = {}
+        #: an ARGB line surface blits fast onto this target as it is (else: convert)
+        self._argb_target = (surface.get_bitsize() == 32
+                             and surface.get_masks()[:3] == (0xFF0000, 0xFF00, 0xFF))
         w, h = surface.get_size()
         self.scale = min(w / theme.LOGICAL_W, h / theme.LOGICAL_H)
         self.offset = ((w - theme.LOGICAL_W * self.scale) / 2,
                        (h - theme.LOGICAL_H * self.scale) / 2)
 
     def forget(self) -> None:
-        """Drop the text-measurement cache: its keys are the strings drawn, and those
-        include household members' names (ARCHITECTURE §4.2: wipe UI caches)."""
+        """Drop every cache of text: they are keyed by the strings drawn, and those
+        include household members' names (ARCHITECTURE §4.2: wipe UI caches) — and
+        the faces, with FreeType's glyph caches (the characters of those names).
+        The overlay and bar layers stay: sizes and colours, nothing a resident
+        typed or was shown about themselves."""
         self._widths.clear()
+        self._layouts.clear()
+        self._lines.clear()
+        self._resolved.clear()  # it holds the faces: let them go
+        self._recent_faces = []
+        self.fonts.forget()
+
+    def cached_texts(self) -> set[str]:
+        """Every string some cache holds (measured, laid out or rendered)."""
+        texts = {key[2] for key in self._widths}
+        texts.update(key[2] for key in self._layouts)
+        texts.update(key[2] for key in self._lines)
+        return texts
 
     # ------------------------------------------------------------------ geometry
 
@@ -161,50 +304,152 @@ class Painter:
                 return current, lines, fits
             current = max(floor, current - max(1, current // 14))
 
-    def draw_text(self, screen_id: str, widget: Text, lang: str) -> None:
-        self._text(screen_id, widget.rect, widget.text, widget.size, widget.color, widget.bold,
-                   widget.align, widget.valign, widget.lang or lang)
-
-    def _text(self, screen_id: str, rect: Rect, text: str, size: int,
-              color: Color, bold: bool, align: str, valign: str,
-              lang: str) -> None:
-        if not text:
-            return
-        box = self.to_px(rect)
-        font = self.fonts.face(lang, bold)
-        px = max(6, round(size * self.scale))
-        used, lines, fits = self.fit(font, px, text, box)
-        if not fits:
-            lines_w = max(self._width(font, used, ln) for ln in lines)
-            needed = (round(lines_w / self.scale),
-                      round(len(lines) * self.line_height(used) / self.scale))
-            self.overflows.append(Overflow(screen_id, text, needed, (rect[2], rect[3])))
+    def layout(self, font: pygame.freetype.Font, size: int, text: str,
+               box: pygame.Rect) -> Layout:
+        """:meth:`fit` and the metrics to draw the result, computed once per string and box."""
+        key = (id(font), size, text, box.width, box.height)
+        found = self._layouts.get(key)
+        if found is not None:
+            return found
+        used, lines, fits = self.fit(font, size, text, box)
         lh = self.line_height(used)
-        total = lh * len(lines)
-        top = box.y + ((box.height - total) // 2 if valign == "middle" else 0)
         ascender = font.get_sized_ascender(used)
         lead = (lh - (ascender - font.get_sized_descender(used))) // 2
+        widths = tuple(self._width(font, used, ln) for ln in lines)
+        return self._layouts.put(key, Layout(used, tuple(lines), widths, fits, lh, ascender,
+                                             lead))
+
+    def _line(self, font: pygame.freetype.Font, size: int, line: str,
+              color: Color) -> tuple[pygame.Surface, int, int]:
+        """``line`` rendered once; blit it at (pen x + dx, baseline + dy).
+
+        ``render_to`` onto a fresh (zeroed, so transparent) ARGB surface gives the
+        same pixels as ``render_to`` onto the frame, costs about the same, and
+        needs no conversion: ``Font.render`` would return ABGR, slow to blit
+        until ``convert_alpha``-ed, and is itself slower.
+        """
+        key = (id(font), size, line, color)
+        found = self._lines.get(key)
+        if found is not None:
+            return found
+        bounds = font.get_rect(line, size=size)
+        rendered = pygame.Surface((max(1, bounds.width), max(1, bounds.height)), pygame.SRCALPHA)
+        font.render_to(rendered, (-bounds.x, bounds.y), line, fgcolor=color, size=size)
+        if not self._argb_target:
+            rendered = rendered.convert_alpha()
+        w, h = rendered.get_size()
+        return self._lines.put(key, (rendered, bounds.x, -bounds.y), w * h * 4 + 256)
+
+    @staticmethod
+    def text_job(screen_id: str, widget: Text, lang: str) -> TextJob:
+        return TextJob(screen_id, widget.rect, widget.text, widget.size, widget.color,
+                       widget.bold, widget.align, widget.valign, widget.lang or lang)
+
+    def draw_text(self, screen_id: str, widget: Text, lang: str) -> None:
+        self._text(self.text_job(screen_id, widget, lang))
+
+    def _resolve(self, job: TextJob) -> tuple[pygame.freetype.Font, int, pygame.Rect]:
+        """The face, pixel size and pixel box of a job (no text in the key)."""
+        key = (job.rect, job.size, job.lang, job.bold)
+        found = self._resolved.get(key)
+        if found is None:
+            if len(self._resolved) > LAYOUTS_MAX:
+                self._resolved.clear()
+            found = self._resolved[key] = (self.fonts.face(job.lang, job.bold),
+                                           max(6, round(job.size * self.scale)),
+                                           self.to_px(job.rect))
+        return found
+
+    def prepare(self, jobs: list[TextJob]) -> None:
+        """Lay out and render, grouped by face, the strings of a frame not cached yet.
+
+        pygame's FreeType cache keeps only two faces open: laying out the idle
+        screen's language names in widget order (JP, SC, KR faces among JP text)
+        re-opened a 20 MB font collection several times per frame, milliseconds
+        each. One face after the other, starting with those still open, each is
+        opened at most once.
+        """
+        pending: dict[int, list[tuple[pygame.freetype.Font, int, pygame.Rect, TextJob]]] = {}
+        for job in jobs:
+            if not job.text:
+                continue
+            font, px, box = self._resolve(job)
+            laid = self._layouts.peek((id(font), px, job.text, box.width, box.height))
+            if laid is not None and all(
+                    not line or (id(font), laid.size, line, job.color) in self._lines
+                    for line in laid.lines):
+                continue
+            pending.setdefault(id(font), []).append((font, px, box, job))
+        if not pending:
+            return
+        order = sorted(pending, key=lambda f: f not in self._recent_faces)
+        for face in order:
+            for font, px, box, job in pending[face]:
+                laid = self.layout(font, px, job.text, box)
+                for line in laid.lines:
+                    if line:
+                        self._line(font, laid.size, line, job.color)
+        self._recent_faces = order[-2:]
+
+    def _text(self, job: TextJob) -> None:
+        if not job.text:
+            return
+        font, px, box = self._resolve(job)
+        laid = self.layout(font, px, job.text, box)
+        lh = laid.line_height
+        if not laid.fits:
+            needed = (round(max(laid.widths) / self.scale),
+                      round(len(laid.lines) * lh / self.scale))
+            self.overflows.append(Overflow(job.screen_id, job.text, needed,
+                                           (job.rect[2], job.rect[3])))
+        total = lh * len(laid.lines)
+        top = box.y + ((box.height - total) // 2 if job.valign == "middle" else 0)
         previous_clip = self.surface.get_clip()
         self.surface.set_clip(box.inflate(4, 4).clip(previous_clip))
-        for i, line in enumerate(lines):
-            w = self._width(font, used, line)
-            if align == "center":
+        for i, (line, w) in enumerate(zip(laid.lines, laid.widths, strict=True)):
+            if not line:
+                continue
+            if job.align == "center":
                 x = box.x + (box.width - w) // 2
-            elif align == "right":
+            elif job.align == "right":
                 x = box.right - w
             else:
                 x = box.x
-            baseline = top + i * lh + lead + ascender
-            font.render_to(self.surface, (x, baseline), line, fgcolor=color, size=used)
+            baseline = top + i * lh + laid.lead + laid.ascender
+            rendered, dx, dy = self._line(font, laid.size, line, job.color)
+            self.surface.blit(rendered, (x + dx, baseline + dy))
         self.surface.set_clip(previous_clip)
 
     # ------------------------------------------------------------------ widgets
 
-    def paint(self, screen: Screen, lang: str, pressed: str = "") -> None:
-        """Draw ``screen``; the button ``pressed`` is drawn pushed in (touch feedback)."""
-        self.surface.fill(theme.BLACK)
-        self.surface.fill(screen.background, self.to_px((0, 0, theme.LOGICAL_W, theme.LOGICAL_H)))
-        for widget in screen.widgets:
+    def paint(self, screen: Screen, lang: str, pressed: str = "",
+              region: pygame.Rect | None = None) -> None:
+        """Draw ``screen``; the button ``pressed`` is drawn pushed in (touch feedback).
+
+        ``region`` (window pixels): repaint only there, over what the last frame of
+        the same screen left — the background and, in order, every widget that may
+        have drawn into it. The pixels are those of a whole repaint.
+        """
+        widgets = screen.widgets
+        if region is not None:
+            margin = max(OVERDRAW, round(OVERDRAW * self.scale))
+            widgets = tuple(w for w in widgets
+                            if self.to_px(w.rect).inflate(2 * margin, 2 * margin)
+                            .colliderect(region))
+        jobs: list[TextJob] = []
+        for widget in widgets:
+            if isinstance(widget, Text):
+                jobs.append(self.text_job(screen.id, widget, lang))
+            elif isinstance(widget, Button):
+                jobs += self._look(screen.id, widget, lang, widget.id == pressed)[3]
+        self.prepare(jobs)
+        canvas = self.to_px((0, 0, theme.LOGICAL_W, theme.LOGICAL_H))
+        if region is not None:
+            self.surface.set_clip(region.clip(canvas))
+        elif canvas != self.surface.get_rect():
+            self.surface.fill(theme.BLACK)  # letterbox bars
+        self.surface.fill(screen.background, canvas)
+        for widget in widgets:
             if isinstance(widget, Text):
                 self.draw_text(screen.id, widget, lang)
             elif isinstance(widget, Button):
@@ -218,14 +463,31 @@ class Painter:
             elif isinstance(widget, Drawing):
                 drawings.draw(self.surface, widget.kind, self.to_px(widget.rect), self.scale,
                               widget.phase)
+        if region is not None:
+            self.surface.set_clip(None)
+
+    # ------------------------------------------------------------------ layers
+
+    def _layer(self, key: tuple[object, ...], size: tuple[int, int],
+               draw: Callable[[pygame.Surface], object]) -> pygame.Surface:
+        """A per-pixel-alpha surface drawn once by ``draw`` and blitted after."""
+        surface = self._layers.get(key)
+        if surface is None:
+            surface = pygame.Surface(size, pygame.SRCALPHA)
+            draw(surface)
+            self._layers.put(key, surface, size[0] * size[1] * 4 + 256)
+        return surface
 
     def _box(self, box: Box) -> None:
         r = self.to_px(box.rect)
         radius = round(box.radius * self.scale)
         if len(box.color) == 4:
-            layer = pygame.Surface(r.size, pygame.SRCALPHA)
-            layer.fill(box.color)
-            self.surface.blit(layer, r.topleft)
+            if r.width > 0 and r.height > 0:
+                color = box.color
+                self.surface.blit(self._layer(("tint", r.size, color), r.size,
+                                              lambda layer: layer.fill(color)), r.topleft)
+        elif radius <= 0:
+            self.surface.fill(box.color, r)  # what draw.rect does without a radius
         else:
             pygame.draw.rect(self.surface, box.color, r, border_radius=radius)
         if box.border is not None and box.width:
@@ -240,8 +502,9 @@ class Painter:
         "warning": (theme.WARNING, theme.WARNING_INK, theme.BLACK),
     }
 
-    def _button(self, screen_id: str, button: Button, lang: str, pressed: bool = False) -> None:
-        r = self.to_px(button.rect)
+    def _look(self, screen_id: str, button: Button, lang: str,
+              pressed: bool) -> tuple[Color, Color, Color, list[TextJob]]:
+        """A button's fill, ink and edge colours, and its label(s)."""
         fill: Color
         ink: Color
         edge: Color
@@ -251,6 +514,25 @@ class Painter:
             fill, ink, edge = self._STYLES.get(button.style, self._STYLES["secondary"])
         else:
             fill, ink, edge = theme.DISABLED, theme.DISABLED_INK, theme.DISABLED_INK
+        x, y, w, h = button.rect
+        pad = 10
+        label_lang = button.lang or lang
+        if button.sublabel:
+            split = int(h * 0.56)
+            labels = [
+                TextJob(screen_id, (x + pad, y + 4, w - 2 * pad, split - 4), button.label,
+                        button.size, ink, True, "center", "middle", label_lang),
+                TextJob(screen_id, (x + pad, y + split, w - 2 * pad, h - split - 4),
+                        button.sublabel, theme.SMALL if button.size > theme.SMALL
+                        else button.size, ink, False, "center", "middle", lang)]
+        else:
+            labels = [TextJob(screen_id, (x + pad, y + 4, w - 2 * pad, h - 8), button.label,
+                              button.size, ink, True, "center", "middle", label_lang)]
+        return fill, ink, edge, labels
+
+    def _button(self, screen_id: str, button: Button, lang: str, pressed: bool = False) -> None:
+        r = self.to_px(button.rect)
+        fill, _, edge, labels = self._look(screen_id, button, lang, pressed)
         radius = round(10 * self.scale)
         pygame.draw.rect(self.surface, fill, r, border_radius=radius)
         pygame.draw.rect(self.surface, edge, r, max(2, round(3 * self.scale)),
@@ -259,36 +541,26 @@ class Painter:
             inner = r.inflate(-round(8 * self.scale), -round(8 * self.scale))
             pygame.draw.rect(self.surface, theme.WHITE, inner, max(2, round(3 * self.scale)),
                              border_radius=radius)
-        x, y, w, h = button.rect
-        pad = 10
-        label_lang = button.lang or lang
-        if button.sublabel:
-            split = int(h * 0.56)
-            self._text(screen_id, (x + pad, y + 4, w - 2 * pad, split - 4), button.label,
-                       button.size, ink, True, "center", "middle", label_lang)
-            self._text(screen_id, (x + pad, y + split, w - 2 * pad, h - split - 4),
-                       button.sublabel, theme.SMALL if button.size > theme.SMALL
-                       else button.size, ink, False, "center", "middle", lang)
-        else:
-            self._text(screen_id, (x + pad, y + 4, w - 2 * pad, h - 8), button.label,
-                       button.size, ink, True, "center", "middle", label_lang)
+        for label in labels:
+            self._text(label)
 
     def _progress(self, bar: Progress) -> None:
         r = self.to_px(bar.rect)
         pygame.draw.rect(self.surface, theme.PANEL, r, border_radius=r.height // 2)
         if bar.fraction is None:
             # a static striped bar: "working", with no animation to burn CPU
-            stripe = max(8, r.height)
-            layer = pygame.Surface(r.size, pygame.SRCALPHA)
-            for x in range(-r.height, r.width, stripe * 2):
-                pygame.draw.polygon(layer, theme.PRIMARY, [
-                    (x, r.height), (x + r.height, 0), (x + r.height + stripe, 0),
-                    (x + stripe, r.height)])
-            mask = pygame.Surface(r.size, pygame.SRCALPHA)
-            pygame.draw.rect(mask, (255, 255, 255, 255), mask.get_rect(),
-                             border_radius=r.height // 2)
-            layer.blit(mask, (0, 0), special_flags=pygame.BLEND_RGBA_MIN)
-            self.surface.blit(layer, r.topleft)
+            def stripes(layer: pygame.Surface) -> None:
+                stripe = max(8, r.height)
+                for x in range(-r.height, r.width, stripe * 2):
+                    pygame.draw.polygon(layer, theme.PRIMARY, [
+                        (x, r.height), (x + r.height, 0), (x + r.height + stripe, 0),
+                        (x + stripe, r.height)])
+                mask = pygame.Surface(r.size, pygame.SRCALPHA)
+                pygame.draw.rect(mask, (255, 255, 255, 255), mask.get_rect(),
+                                 border_radius=r.height // 2)
+                layer.blit(mask, (0, 0), special_flags=pygame.BLEND_RGBA_MIN)
+
+            self.surface.blit(self._layer(("stripes", r.size), r.size, stripes), r.topleft)
         else:
             done = r.copy()
             done.width = round(r.width * max(0.0, min(1.0, bar.fraction)))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from dataclasses import replace
 
 import pygame
@@ -281,17 +283,75 @@ def test_a_whole_transaction_by_touch(ui: PygameUI) -> None:
 
 
 def test_back_at_idle_no_cache_holds_a_name(ui: PygameUI) -> None:
-    """Names are drawn on the options screen; nothing of them may outlive the customer."""
+    """Names are drawn on the options screen; nothing of them may outlive the customer:
+    not their measurements, layouts, nor the rendered lines."""
     session = reach(State.CHOOSE_OPTIONS)
     ui.render(session.view())
     ui.touch("opt_scope_members")
     ui.wait(1.0)
-    assert any("見本 太郎" in key[2] for key in ui._painter._widths)
+    painter = ui._painter
+    assert any("見本 太郎" in key[2] for key in painter._widths)
+    assert any("見本 太郎" in key[2] for key in painter._layouts)
+    assert any("見本 太郎" in key[2] for key in painter._lines)
+    # the faces that drew the name keep its glyphs in FreeType's caches
+    faces = [weakref.ref(face) for face in painter.fonts._open.values()]
     feed(session, [ev.Cancel(), ev.WipeDone(clean=True)])
     assert session.state is State.IDLE
     ui.render(session.view())
-    assert not any("見本" in key[2] for key in ui._painter._widths)
+    assert ui.screen_id() == "idle"
+    assert not any("見本" in text for text in painter.cached_texts())
+    assert len(painter._layouts) and len(painter._lines)  # the idle screen's own text
+    gc.collect()
+    assert faces and all(ref() is None for ref in faces)  # closed, caches and all
     assert ui._local.draft.members == ()
+
+
+def test_the_wipe_screen_already_drops_the_text_caches(ui: PygameUI) -> None:
+    session = reach(State.CHOOSE_OPTIONS)
+    ui.render(session.view())
+    ui.touch("opt_scope_members")
+    ui.wait(1.0)
+    assert any("見本 太郎" in text for text in ui._painter.cached_texts())
+    feed(session, [ev.Cancel()])
+    assert session.state is State.WIPE
+    ui.render(session.view())
+    assert not any("見本" in text for text in ui._painter.cached_texts())
+
+
+def test_a_redraw_of_the_same_screen_is_drawn_from_the_caches(ui: PygameUI) -> None:
+    """The second frame of a screen renders no text again (what makes frames cheap)."""
+    ui.render(reach(State.CHOOSE_OPTIONS).view())
+    painter = ui._painter
+    lines, layouts = len(painter._lines), len(painter._layouts)
+    before = ui._surface.copy()
+    ui._refresh(force=True)
+    assert (len(painter._lines), len(painter._layouts)) == (lines, layouts)
+    assert pygame.image.tobytes(ui._surface, "RGB") == pygame.image.tobytes(before, "RGB")
+
+
+@pytest.mark.parametrize("size", [(1024, 600), (1280, 800)])
+def test_a_press_repaints_only_the_button_with_the_pixels_of_a_whole_frame(
+        fonts: Fonts, size: tuple[int, int]) -> None:
+    """Touch feedback repaints just the buttons that went in or out; what the panel
+    shows is exactly what a whole repaint draws (overlapping text, the header, a
+    scaled canvas included)."""
+    ui = PygameUI(size=size, fonts=fonts)
+    try:
+        for view in (reach(State.PIN).view(), reach(State.CHOOSE_OPTIONS).view(),
+                     replace(reach(State.PIN).view(), more_time=True)):
+            ui.render(view)
+            for element in ui.elements():
+                for pressed in (element.id, ""):
+                    frames = ui.frames
+                    ui._local = replace(ui._local, pressed=pressed)
+                    ui._refresh()
+                    assert ui.frames == frames + 1
+                    shown = pygame.image.tobytes(ui._surface, "RGB")
+                    ui._refresh(force=True)
+                    assert shown == pygame.image.tobytes(ui._surface, "RGB"), (
+                        ui.screen_id(), element.id, pressed)
+    finally:
+        ui.close()
 
 
 def test_error_screen_acknowledges(ui: PygameUI) -> None:
