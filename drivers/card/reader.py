@@ -30,6 +30,7 @@ import threading
 import time
 from typing import Any
 
+from cryptography import exceptions as crypto_exceptions
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -60,6 +61,16 @@ trace_log = logging.getLogger("drivers.card.apdu")
 log = logging.getLogger("drivers.card")
 
 MIN_SIGN_TIMEOUT = 5.0  # jpki.md §8: RSA-2048 on the card can take seconds
+
+#: Everything ``cryptography`` raises on bytes it cannot use: ValueError and
+#: TypeError for bad DER, and its own classes, which derive from Exception only
+#: (``UnsupportedAlgorithm`` for an unknown key OID, ``InvalidVersion`` for a
+#: version other than v1/v3, the extension errors of a lazily parsed extension).
+CRYPTO_PARSE_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, TypeError, crypto_exceptions.UnsupportedAlgorithm,
+    crypto_exceptions.InternalError, x509.InvalidVersion, x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
 
 _HASHES: dict[HashAlgorithm, type[hashes.HashAlgorithm]] = {
     HashAlgorithm.SHA256: hashes.SHA256,
@@ -256,12 +267,7 @@ class JpkiReaderBase:
                 raise PinRequiredError("certificate needs the PIN on this token")
             reader.feed(response)
         der = reader.result()
-        try:
-            cert = x509.load_der_x509_certificate(der)
-            cert.public_key()
-        except (ValueError, TypeError) as exc:
-            raise CardProtocolError("auth certificate does not parse") from exc
-        self._cert, self._cert_der = cert, der
+        self._cert, self._cert_der = parse_certificate(der), der
 
     def _pin_status(self, profile: TokenProfile) -> apdu.PinStatus:
         response = self._run(apdu.verify(None, sfi=self._sfi(profile.auth_pin_fid)),
@@ -304,6 +310,19 @@ class JpkiReaderBase:
                 return response
 
 
+def parse_certificate(der: bytes) -> x509.Certificate:
+    """The card's certificate with a usable public key, or :class:`CardProtocolError`.
+
+    Whatever the bytes, nothing but ``CardProtocolError`` leaves (the message names
+    no byte of the certificate)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.public_key()
+    except CRYPTO_PARSE_ERRORS as exc:
+        raise CardProtocolError("auth certificate does not parse") from exc
+    return cert
+
+
 def _check_signature(cert: x509.Certificate, profile: TokenProfile, signature: bytes,
                      digest: bytes, algorithm: hashes.HashAlgorithm) -> None:
     key: Any = cert.public_key()
@@ -318,8 +337,9 @@ def _check_signature(cert: x509.Certificate, profile: TokenProfile, signature: b
             key.verify(signature, digest, ec.ECDSA(Prehashed(algorithm)))
     except InvalidSignature as exc:
         raise SignatureCheckError("card signature does not verify") from exc
-    except ValueError as exc:
+    except CRYPTO_PARSE_ERRORS as exc:
         raise SignatureCheckError("card signature is malformed") from exc
 
 
-__all__ = ["MIN_SIGN_TIMEOUT", "CardError", "JpkiReaderBase"]
+__all__ = ["CRYPTO_PARSE_ERRORS", "MIN_SIGN_TIMEOUT", "CardError", "JpkiReaderBase",
+           "parse_certificate"]

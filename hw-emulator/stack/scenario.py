@@ -13,8 +13,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import re
+import secrets
+import shutil
 import sqlite3
 import stat
 import threading
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hw_emulator.stack.stack import PIN, copy_file
+from kiosk.core.states import State
 
 if TYPE_CHECKING:
     from kiosk.runtime.automation import AutomationClient
@@ -68,12 +72,204 @@ class Scenario:
     reset: bool = True
 
 
-def load(path: Path | str) -> Scenario:
-    path = Path(path)
+MAX_SCENARIO_BYTES = 1024 * 1024
+MAX_SECONDS = 3600.0  # no wait of a scenario is longer than an hour
+#: what [timeouts] and [alarms] may set: the kiosk config's keys of the same tables
+TIMEOUT_KEYS = frozenset({s.value for s in State if s is not State.IDLE} | {"more_time"})
+ALARM_KEYS = frozenset({"tone_after", "staff_after", "tray_settle"})
+FAULT_DEVICES = ("printer", "coins", "card", "center")
+_SCREENSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _read(path: Path) -> str:
+    """The file's text: a regular file of at most 1 MiB, UTF-8 (a FIFO would block a
+    read for ever, /dev/zero never ends: both refused before reading)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ScenarioError(f"{path}: {exc}") from None
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(f"{path}: not a regular file")
+        if st.st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"{path}: larger than 1 MiB")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ScenarioError(f"{path}: not a regular file")
+            with os.fdopen(os.dup(fd), "rb") as f:
+                raw = f.read(MAX_SCENARIO_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{path}: larger than 1 MiB")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
+
+
+def _parse_toml(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML: nested too deep") from None
+    except ValueError:  # an integer beyond Python's 4,300-digit limit, inside tomllib
+        raise ScenarioError(f"{path}: not valid TOML: a number too long") from None
+
+
+class _Check:
+    """Type checks with the file and the key in every message (never the value)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, why: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {where}: {why}")
+
+    def text(self, where: str, value: Any, *, empty: bool = False) -> str:
+        if not isinstance(value, str) or (not value and not empty) or "\0" in value:
+            raise self.fail(where, f"must be a string, not {_kind(value)}")
+        return value
+
+    def texts(self, where: str, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise self.fail(where, f"must be a list of strings, not {_kind(value)}")
+        return [self.text(f"{where}[{i}]", v) for i, v in enumerate(value, start=1)]
+
+    def flag(self, where: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(where, f"must be true or false, not {_kind(value)}")
+        return value
+
+    def whole(self, where: str, value: Any, low: int = 0, high: int = 10**9) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(where, f"must be a whole number {low} to {high}")
+        return value
+
+    def seconds(self, where: str, value: Any, *, zero: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value) or value < 0 or (value == 0 and not zero) \
+                or value > MAX_SECONDS:
+            low = "0" if zero else "more than 0"
+            raise self.fail(where, f"must be a number of seconds, {low} to {MAX_SECONDS:g}")
+        return float(value)
+
+    def table(self, where: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"must be a table, not {_kind(value)}")
+        return value
+
+
+def _iso_time(c: _Check, where: str, value: str) -> None:
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise c.fail(where, "must be an ISO time like 2026-11-24T18:00:00+09:00") from None
+
+
+def _kind(value: Any) -> str:
+    return "true/false" if isinstance(value, bool) else type(value).__name__
+
+
+def _check_step(c: _Check, n: int, step: Any) -> None:
+    where = f"step {n}"
+    step = c.table(where, step)
+    actions = [k for k in step if k in STEP_ACTIONS]
+    if len(actions) != 1:
+        raise ScenarioError(f"{c.path}: step {n}: needs exactly one of {', '.join(STEP_ACTIONS)}"
+                            f" (has {', '.join(actions) or 'none'})")
+    action = actions[0]
+    value = step[action]
+    at = f"{where}.{action}"
+    if "timeout" in step:
+        c.seconds(f"{where}.timeout", step["timeout"])
+    if "submit" in step:
+        c.flag(f"{where}.submit", step["submit"])
+    if action == "touch":
+        if isinstance(value, list):
+            if not value:
+                raise c.fail(at, "must name at least one element")
+            c.texts(at, value)
+        else:
+            c.text(at, value)
+    elif action == "pin":
+        if value is not True and not (isinstance(value, str) and value.isascii()
+                                      and value.isdigit() and len(value) <= 16):
+            raise c.fail(at, "must be true (the cards' PIN) or a string of digits")
+    elif action in ("screen", "disabled", "clear"):
+        c.text(at, value)
+    elif action == "card":
+        if value not in ("present", "remove"):
+            raise c.fail(at, "must be present or remove")
+        for key in ("resident", "profile"):
+            if key in step:
+                c.text(f"{where}.{key}", step[key])
+        if "fresh" in step:
+            c.flag(f"{where}.fresh", step["fresh"])
+    elif action == "coins":
+        for i, coin in enumerate(value if isinstance(value, list) else [value], start=1):
+            c.whole(f"{at}[{i}]" if isinstance(value, list) else at, coin, 1, 100_000)
+        if "gap" in step:
+            c.seconds(f"{where}.gap", step["gap"], zero=True)
+    elif action == "fault":
+        c.text(at, value)
+        if step.get("device", "printer") not in FAULT_DEVICES:
+            raise c.fail(f"{where}.device", f"must be one of {', '.join(FAULT_DEVICES)}")
+        for key, param in step.items():
+            if key not in ("fault", "device", "timeout") and not (
+                    isinstance(param, str | bool | int)
+                    or (isinstance(param, float) and math.isfinite(param))):
+                raise c.fail(f"{where}.{key}", "a fault parameter is a string, number or "
+                             "true/false")
+    elif action == "clock":
+        if c.text(at, value, empty=True):
+            _iso_time(c, at, value)
+    elif action == "sleep":
+        c.seconds(at, value, zero=True)
+    elif action == "screenshot":
+        if not isinstance(value, str) or not _SCREENSHOT_NAME.fullmatch(value):
+            raise c.fail(at, "must be a file name (letters, digits, _ . -), no folder")
+    elif action == "decide":
+        if value not in ("approve", "reject"):
+            raise c.fail(at, "must be approve or reject")
+        if "number" in step and not (isinstance(step["number"], str)
+                                     and step["number"].isdigit()):
+            raise c.fail(f"{where}.number", "must be an application number (digits)")
+    elif action == "application_number" and not (
+            value == "latest" or (isinstance(value, str) and value.isascii()
+                                  and value.isdigit() and len(value) <= 16)):
+        raise c.fail(at, "must be latest or an application number (digits)")
+
+
+def _check_expect(c: _Check, expect: dict[str, Any]) -> None:
+    for key, value in expect.items():
+        where = f"expect.{key}"
+        if key == "screen":
+            c.text(where, value)
+        elif key in ("screens", "not_screens", "states", "log"):
+            c.texts(where, value)
+        elif key in ("balanced", "no_residue"):
+            c.flag(where, value)
+        else:  # money and counts
+            c.whole(where, value, 0, 10**9)
+
+
+def _seconds_table(c: _Check, where: str, value: Any, known: frozenset[str]) -> dict[str, float]:
+    table = c.table(where, value)
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise c.fail(f"{where}.{unknown[0]}", f"unknown (known: {', '.join(sorted(known))})")
+    return {k: c.seconds(f"{where}.{k}", v) for k, v in table.items()}
+
+
+def load(path: Path | str) -> Scenario:
+    """Read and check a scenario file. Every problem is one :class:`ScenarioError`
+    line naming the file and the key or step (``hw-emu run`` exits 2 with it)."""
+    path = Path(path)
+    data = _parse_toml(path, _read(path))
+    c = _Check(path)
     known = {"name", "description", "step", "expect", "timeouts", "alarms", "clock",
              "end_timeout", "reset"}
     unknown = sorted(set(data) - known)
@@ -84,24 +280,38 @@ def load(path: Path | str) -> Scenario:
     if not isinstance(steps, list) or not steps:
         raise ScenarioError(f"{path}: a scenario needs [[step]] tables")
     for n, step in enumerate(steps, start=1):
-        actions = [k for k in step if k in STEP_ACTIONS]
-        if len(actions) != 1:
-            raise ScenarioError(f"{path}: step {n}: needs exactly one of {', '.join(STEP_ACTIONS)}"
-                                f" (has {', '.join(actions) or 'none'})")
-    expect = data.get("expect", {})
+        _check_step(c, n, step)
+    expect = c.table("expect", data.get("expect", {}))
     bad = sorted(set(expect) - set(EXPECT_KEYS))
     if bad:
         raise ScenarioError(f"{path}: expect.{bad[0]}: unknown (known: {', '.join(EXPECT_KEYS)})")
-    return Scenario(name=str(data.get("name", path.stem)), path=path,
-                    description=str(data.get("description", "")), steps=list(steps),
-                    expect=dict(expect), timeouts=dict(data.get("timeouts", {})),
-                    alarms=dict(data.get("alarms", {})), clock=data.get("clock"),
-                    end_timeout=float(data.get("end_timeout", 60.0)),
-                    reset=bool(data.get("reset", True)))
+    _check_expect(c, expect)
+    clock = data.get("clock")
+    if clock is not None:
+        _iso_time(c, "clock", c.text("clock", clock))
+    return Scenario(name=c.text("name", data.get("name", path.stem)), path=path,
+                    description=c.text("description", data.get("description", ""), empty=True),
+                    steps=list(steps), expect=dict(expect),
+                    timeouts=_seconds_table(c, "timeouts", data.get("timeouts", {}),
+                                            TIMEOUT_KEYS),
+                    alarms=_seconds_table(c, "alarms", data.get("alarms", {}), ALARM_KEYS),
+                    clock=clock,
+                    end_timeout=c.seconds("end_timeout", data.get("end_timeout", 60.0)),
+                    reset=c.flag("reset", data.get("reset", True)))
 
 
 class StepFailed(Exception):
     pass
+
+
+def save_screenshot(client: AutomationClient, out: Path, name: str, token: str) -> Path:
+    """``out/name``: the kiosk writes screenshots only into its own
+    ``[automation] screenshot_dir`` (the stack's ``<state>/screenshots``), so it is
+    asked for ``<token>-<name>`` there, and the file is moved into the run's folder."""
+    written = client.screenshot(f"{token}-{name}")
+    target = out / name
+    shutil.move(written, target)
+    return target
 
 
 class _Recorder:
@@ -110,9 +320,11 @@ class _Recorder:
     The runner also calls :meth:`shoot` before it touches a screen, so a screen
     the scenario leaves at once is captured too."""
 
-    def __init__(self, address: str, out: Path, transcript: list[str]) -> None:
+    def __init__(self, address: str, out: Path, transcript: list[str],
+                 token: str = "") -> None:
         self.address = address
         self.out = out
+        self.token = token or secrets.token_hex(4)
         self.transcript = transcript
         self.screens: list[str] = []
         self.shots: list[str] = []
@@ -138,7 +350,7 @@ class _Recorder:
             name = f"{len(self.screens):02d}-{sid}.png"
             self.transcript.append(f"{time.monotonic() - self._t0:7.2f}s  screen {sid}")
             try:
-                client.screenshot(str(self.out / name))
+                save_screenshot(client, self.out, name, self.token)
                 self.shots.append(name)
             except (OSError, ValueError, RuntimeError):
                 pass
@@ -170,6 +382,7 @@ class Runner:
         self.first_card = True
         self.recorder: _Recorder | None = None
         self.log_text = ""
+        self.token = secrets.token_hex(4)  # this run's screenshots in the kiosk's folder
 
     # -------------------------------------------------------------- helpers
 
@@ -330,7 +543,7 @@ class Runner:
             if step.get("submit", True):
                 self.touch(client, "reg_next", timeout)
         elif "screenshot" in step:
-            client.screenshot(str(self.out / f"{step['screenshot']}.png"))
+            save_screenshot(client, self.out, f"{step['screenshot']}.png", self.token)
 
     # -------------------------------------------------------------- the whole run
 
@@ -343,7 +556,8 @@ class Runner:
         if self.s.reset:
             self.stack.call("reset")
         error = None
-        recorder = self.recorder = _Recorder(self.automation, self.out, self.transcript)
+        recorder = self.recorder = _Recorder(self.automation, self.out, self.transcript,
+                                             self.token)
         with _client(self.automation) as client:
             if not self.wait_screen(client, "idle", 30):
                 error = f"the kiosk is not idle (shows {client.screen().get('screen')!r})"

@@ -122,6 +122,12 @@ class EmulatedStack:
         return self.state_dir / "kiosk"
 
     @property
+    def screenshot_dir(self) -> Path:
+        """The kiosk's ``[automation] screenshot_dir``: the only folder it writes
+        screenshots into."""
+        return self.state_dir / "screenshots"
+
+    @property
     def kiosk_tmp(self) -> Path:
         """TMPDIR of a kiosk started by :func:`hw_emulator.stack.kiosk.start_kiosk`."""
         return self.state_dir / "kiosk-tmp"
@@ -152,7 +158,7 @@ class EmulatedStack:
 
     def start(self) -> EmulatedStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        for d in (self.kiosk_state, self.kiosk_tmp, self.cards_dir):
+        for d in (self.kiosk_state, self.kiosk_tmp, self.cards_dir, self.screenshot_dir):
             d.mkdir(exist_ok=True)
         # kiosk.toml appears only once every device answers (units wait for it)
         self.config_path.unlink(missing_ok=True)
@@ -212,8 +218,10 @@ class EmulatedStack:
     def config(self) -> dict[str, Any]:
         assert self.center and self.card and self.coins and self.printer
         data: dict[str, Any] = {
+            # a test kiosk: fictional residents, test PKI; development = true is what
+            # lets [automation] turn the port on
             "kiosk": {"id": self.center.kiosk_id, "store": "見本マート 架空店 (emulated)",
-                      "state_dir": str(self.kiosk_state)},
+                      "state_dir": str(self.kiosk_state), "development": True},
             "devices": {
                 "card": "pcsc", "coins": "cctalk", "printer": "cups", "tray": "emulator",
                 "audio": "none",
@@ -232,7 +240,10 @@ class EmulatedStack:
                        "ca": str(self.center.ca_path), "cert": str(self.center.client_cert),
                        "key": str(self.center.client_key)},
             "ui": {"kind": "pygame"},
-            "automation": {"enabled": True, "address": self.automation_address},
+            # screenshots only into <state>/screenshots; `hw-emu run` moves each one
+            # into the run's --out folder (hw_emulator.stack.scenario.save_screenshot)
+            "automation": {"enabled": True, "address": self.automation_address,
+                           "screenshot_dir": str(self.screenshot_dir)},
             # Open all day, every day: demos run at any hour; the center's clock
             # (hw-emu stack clock) plays the service hours.
             "service_hours": {"opens": "00:00", "closes": "23:59", "closed_days": []},
@@ -256,7 +267,8 @@ class EmulatedStack:
             data["alarms"] = {**data.get("alarms", {}), **alarms}
         path = path or self.config_path
         text = dump_toml(data, "Written by `hw-emu up`: a kiosk on the emulated stack.\n"
-                         "TEST ONLY - fictional residents, test PKI, automation port on.")
+                         "TEST ONLY - fictional residents, test PKI, automation port on\n"
+                         "(kiosk.development = true: never copy this file to a store kiosk).")
         path.write_text(text, encoding="utf-8")
         return path
 
@@ -476,6 +488,7 @@ class EmulatedStack:
         return {"state_dir": str(self.state_dir), "config": str(self.config_path),
                 "kiosk_state": str(self.kiosk_state), "kiosk_tmp": str(self.kiosk_tmp),
                 "automation": self.automation_address,
+                "screenshot_dir": str(self.screenshot_dir),
                 "pcscd_socket": str(self.card.socket_path),
                 "residue": [str(self.state_dir), str(self.printer.paths.cups),
                             str(self.printer.paths.device)],

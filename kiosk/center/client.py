@@ -173,7 +173,7 @@ def _card_serial(certificate: bytes) -> int:
         if certificate.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_certificate(certificate).serial_number
         return x509.load_der_x509_certificate(certificate).serial_number
-    except ValueError as exc:
+    except env.CRYPTO_ERRORS as exc:
         raise CenterError(ErrorCode.CARD_UNREADABLE, "the card's certificate is unreadable") \
             from exc
 
@@ -495,12 +495,25 @@ class HttpCenter:
         """Verify everything, then commit the request as delivered — or refuse.
 
         The decoded pages are zeroed whatever happens; the merged print file is a
-        buffer the caller owns (the runtime's session data zeroes it at wipe)."""
-        envelope = env.parse_envelope(raw)
+        buffer the caller owns (the runtime's session data zeroes it at wipe).
+
+        Every failure is a :class:`~kiosk.center.envelope.DocumentRefused`, so that
+        :meth:`issue` marks the request refused and reports it: the envelope module
+        raises nothing else by contract, and should a check fail some other way
+        anyway (a bug), the document is refused as malformed all the same — an
+        unverified document is never returned, and never lost without a report."""
         try:
-            return self._verify(envelope, expected)
-        finally:
-            envelope.wipe()
+            envelope = env.parse_envelope(raw)
+            try:
+                return self._verify(envelope, expected)
+            finally:
+                envelope.wipe()
+        except env.DocumentRefused:
+            raise
+        except Exception as exc:  # see above: refused and reported, never lost
+            log.error("center issue %s: verification ended in %s; the document is refused",
+                      expected.request_id, type(exc).__name__)
+            raise env.DocumentRefused(env.RefusalReason.MALFORMED) from exc
 
     def _verify(self, envelope: env.Envelope, expected: env.Expected) -> IssuedDocument:
         manifest = env.verify_signature(envelope, self._pinned_ca)

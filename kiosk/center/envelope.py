@@ -21,11 +21,17 @@ whoever ends the document's verification calls :meth:`Envelope.wipe`.
 Everything here raises :class:`DocumentRefused` (a ``CenterError`` with
 ``DOCUMENT_REFUSED``) and nothing else, whatever the input; the reason and the ids
 it carries are safe to log and to report (no personal data).
+
+One spelling per value: the envelope and the manifest are UTF-8 JSON without a
+key twice, without ``NaN``/``Infinity`` and without integers of more than
+:data:`MAX_INT_DIGITS` digits; ``v`` is the integer 1 (not ``true``, not ``1.0``);
+base64 is the standard alphabet with padding and no unused bit set; the card
+serial is lower-case hex without sign, prefix, separator or leading zero. Anything
+else is refused as ``malformed``, even where Python would read it as the same value.
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import enum
@@ -36,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography import exceptions as crypto_exceptions
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -51,8 +58,20 @@ DOCUMENT_SIGNING_EKU = x509.ObjectIdentifier("2.25.17164039145823061174465210635
 ENVELOPE_VERSION = 1
 MAX_PAGES = 200
 MAX_ENVELOPE_BYTES = 64 * 1024 * 1024
+MAX_INT_DIGITS = 18  # fees, counts and page numbers; far below int()'s 4,300-digit limit
 _HEX = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[0-9A-Za-z_-]{8,128}")
+#: an X.509 serial (at most 20 octets, RFC 5280 §4.1.2.2) as the center writes it
+_SERIAL = re.compile(r"0|[1-9a-f][0-9a-f]{0,39}")
+_B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+#: What ``cryptography`` raises on a certificate or key it cannot use: ValueError
+#: and TypeError, and classes of its own that derive from Exception only.
+CRYPTO_ERRORS: tuple[type[Exception], ...] = (
+    ValueError, TypeError, InvalidSignature, crypto_exceptions.UnsupportedAlgorithm,
+    crypto_exceptions.InternalError, x509.InvalidVersion, x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType, x509.ExtensionNotFound,
+)
 
 
 class RefusalReason(enum.StrEnum):
@@ -149,12 +168,55 @@ def _malformed() -> DocumentRefused:
 
 
 def _b64(value: Any) -> bytes:
-    if not isinstance(value, str):
+    """Standard base64 in its one canonical spelling: padded to a multiple of four,
+    nothing but the alphabet, and the unused bits of the last group zero."""
+    if not isinstance(value, str) or len(value) % 4 or not value.isascii():
         raise _malformed()
     try:
-        return base64.b64decode(value, validate=True)
+        raw = binascii.a2b_base64(value, strict_mode=True)
     except (binascii.Error, ValueError) as exc:
         raise _malformed() from exc
+    if value.endswith("=="):
+        unused = _B64_ALPHABET.find(value[-3]) & 0x0F
+    elif value.endswith("="):
+        unused = _B64_ALPHABET.find(value[-2]) & 0x03
+    else:
+        unused = 0
+    if unused:
+        scrub.burn(raw)
+        raise _malformed()
+    return raw
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        raise ValueError("a key twice")
+    return doc
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError("integer too long")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def _loads(data: bytes | bytearray) -> Any:
+    """Strict JSON (see the module's note on spellings) or :class:`DocumentRefused`."""
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int,
+                          parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise _malformed() from exc
+
+
+def _is_version(value: Any) -> bool:
+    return type(value) is int and value == ENVELOPE_VERSION
 
 
 def _page(value: Any) -> bytearray:
@@ -179,18 +241,15 @@ def parse_envelope(raw: bytes) -> Envelope:
     """Structural parse of the JSON envelope. Trusts nothing yet."""
     if not isinstance(raw, bytes | bytearray) or len(raw) > MAX_ENVELOPE_BYTES:
         raise _malformed()
-    try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise _malformed() from exc
-    if not isinstance(doc, dict) or doc.get("v") != ENVELOPE_VERSION:
+    doc = _loads(raw)
+    if not isinstance(doc, dict) or not _is_version(doc.get("v")):
         raise _malformed()
     pages_raw = _get(doc, "pages", list)
     if not 0 < len(pages_raw) <= MAX_PAGES:
         raise DocumentRefused(RefusalReason.PAGE_COUNT)
     try:
         signer = x509.load_der_x509_certificate(_b64(doc.get("signer")))
-    except ValueError as exc:
+    except CRYPTO_ERRORS as exc:
         raise _malformed() from exc
     manifest_bytes = _b64(doc.get("manifest"))
     signature = _b64(doc.get("signature"))
@@ -211,15 +270,13 @@ def _check_signer(signer: x509.Certificate, pinned_ca: x509.Certificate,
                   now: dt.datetime) -> None:
     try:
         signer.verify_directly_issued_by(pinned_ca)
-    except (ValueError, TypeError, InvalidSignature) as exc:
-        raise DocumentRefused(RefusalReason.UNTRUSTED_SIGNER) from exc
-    if not signer.not_valid_before_utc <= now <= signer.not_valid_after_utc:
-        raise DocumentRefused(RefusalReason.UNTRUSTED_SIGNER)
-    try:
+        valid = signer.not_valid_before_utc <= now <= signer.not_valid_after_utc
         eku = signer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         basic = signer.extensions.get_extension_for_class(x509.BasicConstraints).value
-    except (x509.ExtensionNotFound, ValueError) as exc:
+    except CRYPTO_ERRORS as exc:
         raise DocumentRefused(RefusalReason.UNTRUSTED_SIGNER) from exc
+    if not valid:
+        raise DocumentRefused(RefusalReason.UNTRUSTED_SIGNER)
     if DOCUMENT_SIGNING_EKU not in eku or basic.ca:
         raise DocumentRefused(RefusalReason.UNTRUSTED_SIGNER)
 
@@ -238,27 +295,23 @@ def verify_signature(envelope: Envelope, pinned_ca: x509.Certificate,
                        hashes.SHA256())
         else:
             raise DocumentRefused(RefusalReason.BAD_SIGNATURE)
-    except (InvalidSignature, ValueError, TypeError) as exc:
+    except CRYPTO_ERRORS as exc:
         raise DocumentRefused(RefusalReason.BAD_SIGNATURE) from exc
     return parse_manifest(envelope.manifest_bytes)
 
 
 def parse_manifest(data: bytes) -> Manifest:
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        raise _malformed() from exc
+    doc = _loads(data)
     if not isinstance(doc, dict) or doc.get("type") != "konbini-kiosk/document" \
-            or doc.get("v") != ENVELOPE_VERSION:
+            or not _is_version(doc.get("v")):
         raise _malformed()
     ids = {k: _get(doc, k, str) for k in ("document_id", "session_id", "request_id", "kiosk_id")}
     if not all(_ID.fullmatch(v) for v in ids.values()):
         raise _malformed()
     serial_hex = _get(doc, "card_serial", str)
-    try:
-        card_serial = int(serial_hex, 16)
-    except ValueError as exc:
-        raise _malformed() from exc
+    if not _SERIAL.fullmatch(serial_hex):  # int(x, 16) also takes 0x, +, _, blanks, A-F
+        raise _malformed()
+    card_serial = int(serial_hex, 16)
     pages: list[PageEntry] = []
     for entry in _get(doc, "pages", list):
         if not isinstance(entry, dict):

@@ -13,8 +13,10 @@ not guessed at:
 - classic cross-reference table (``xref`` … ``trailer``), one section, no ``/Prev``,
   no object or xref streams, no ``/Encrypt``, generation numbers 0;
 - every stream has a direct ``/Length``;
+- numbers (offsets, object numbers, lengths) of at most 10 digits;
 - a flat page tree whose pages carry their own ``/MediaBox`` and ``/Resources``
-  (nothing inherited from the tree);
+  (nothing inherited from the tree): each kid a distinct ``/Type /Page`` object
+  that is not the catalog, the tree node or the document info;
 - an ``/Info`` dictionary with ``/Keywords (konbini-page:v1 …)``.
 
 ReportLab's output (what the emulator and, presumably, a municipality renderer
@@ -34,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 MAX_OBJECTS = 10_000
+MAX_DIGITS = 10  # every offset, length and object number of a profile PDF fits in 10
 
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 _SUBSECTION = re.compile(rb"(\d+) (\d+)\s*?\r?\n")
@@ -46,6 +49,7 @@ _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
 _PARENT = re.compile(rb"/Parent\s+\d+\s+\d+\s+R")
 _TYPE = re.compile(rb"/Type\s*/(\w+)")
 _KEYWORDS = re.compile(rb"/Keywords\s*\(([ -~]{0,400}?)\)")
+_LONG_REF = re.compile(rb"(?<![\d.])\d{%d,}\s+\d+\s+R\b" % (MAX_DIGITS + 1))
 
 
 class PdfProfileError(ValueError):
@@ -75,9 +79,18 @@ def _fail(why: str) -> PdfProfileError:
     return PdfProfileError(f"PDF outside the center's page profile: {why}")
 
 
+def _int(digits: bytes) -> int:
+    """A number of the profile: refused before ``int()`` when longer than
+    :data:`MAX_DIGITS` (``int()`` itself refuses more than 4,300 digits with a
+    plain ValueError, and is slow long before that)."""
+    if len(digits) > MAX_DIGITS:
+        raise _fail("a number longer than 10 digits")
+    return int(digits)
+
+
 def _ref(pattern: bytes, text: bytes | bytearray | memoryview) -> int | None:
     m = re.search(pattern + rb"\s+(\d+)\s+0\s+R", text)
-    return int(m.group(1)) if m else None
+    return _int(m.group(1)) if m else None
 
 
 def parse(data: bytes | bytearray) -> PdfFile:
@@ -90,7 +103,7 @@ def parse(data: bytes | bytearray) -> PdfFile:
     m = _STARTXREF.search(data[-64:])
     if m is None:
         raise _fail("no startxref at the end")
-    xref_at = int(m.group(1))
+    xref_at = _int(m.group(1))
     if not 0 < xref_at < len(data) or not data.startswith(b"xref", xref_at):
         raise _fail("no classic xref table")
     pos = xref_at + 4
@@ -101,7 +114,7 @@ def parse(data: bytes | bytearray) -> PdfFile:
         sub = _SUBSECTION.match(data, pos)
         if sub is None:
             raise _fail("bad xref subsection")
-        first, count = int(sub.group(1)), int(sub.group(2))
+        first, count = _int(sub.group(1)), _int(sub.group(2))
         if count > MAX_OBJECTS or first + count > MAX_OBJECTS:
             raise _fail("too many objects")
         pos = sub.end()
@@ -126,14 +139,20 @@ def parse(data: bytes | bytearray) -> PdfFile:
     if root not in objects:
         raise _fail("dangling /Root")
     pages_node = _ref(rb"/Pages", objects[root].head)
-    if pages_node is None or pages_node not in objects:
+    if pages_node is None or pages_node not in objects or pages_node == root:
         raise _fail("no page tree")
     kids_m = re.search(rb"/Kids\s*\[([^\]]*)\]", objects[pages_node].head)
     if kids_m is None:
         raise _fail("page tree without /Kids")
-    pages = tuple(int(r.group(1)) for r in _REF.finditer(kids_m.group(1)))
+    pages = tuple(_int(r.group(1)) for r in _REF.finditer(kids_m.group(1)))
+    if len(set(pages)) != len(pages):
+        raise _fail("a page listed twice")
     for page in pages:
-        head = bytes(objects[page].head) if page in objects else b""
+        # the merge rebuilds the catalog, the tree node and the info: a kid that is
+        # one of them is not a page of the profile, whatever its /Type says
+        if page in (root, pages_node, info) or page not in objects:
+            raise _fail("a page-tree kid that is not a page object")
+        head = bytes(objects[page].head)
         t = _TYPE.search(head)
         if t is None or t.group(1) != b"Page":
             raise _fail("nested or missing page object")
@@ -158,25 +177,35 @@ def _stripped(data: bytes | bytearray, start: int, end: int) -> memoryview:
 
 def _read_object(data: bytes | bytearray, number: int, offset: int) -> _Object:
     header = _OBJ_HEADER.match(data, offset)
-    if header is None or int(header.group(1)) != number:
+    if header is None or _int(header.group(1)) != number:
         raise _fail("xref offset does not point at its object")
     start = header.end()
     end_m = _ENDOBJ.search(data, start)
-    stream_m = _STREAM_KW.search(data, start)
     if end_m is None:
         raise _fail("object without endobj")
-    if stream_m is None or stream_m.start() > end_m.start():
-        return _Object(number, _stripped(data, start, end_m.start()))
+    # only up to the first endobj: the keyword of a later object is not this one's
+    # (and searching the rest of the file for every object is quadratic)
+    stream_m = _STREAM_KW.search(data, start, end_m.start())
+    if stream_m is None:
+        head = _stripped(data, start, end_m.start())
+        _check_refs(head)
+        return _Object(number, head)
     head = _stripped(data, start, stream_m.start())
+    _check_refs(head)
     length_m = _LENGTH.search(head)
     if length_m is None:
         raise _fail("stream without a direct /Length")
     begin = stream_m.end()
-    stop = begin + int(length_m.group(1))
+    stop = begin + _int(length_m.group(1))
     tail = re.compile(rb"\s*endstream\s+endobj\b").match(data, stop)
     if stop > len(data) or tail is None:
         raise _fail("stream /Length does not end at endstream")
     return _Object(number, head, memoryview(data)[begin:stop])
+
+
+def _check_refs(head: memoryview) -> None:
+    if _LONG_REF.search(head):
+        raise _fail("an object number longer than 10 digits")
 
 
 def merge(files: Sequence[PdfFile]) -> bytearray:
@@ -201,11 +230,13 @@ def merge(files: Sequence[PdfFile]) -> bytearray:
                 head = _PARENT.sub(b"/Parent __PARENT__", head)
 
             def renumber(m: re.Match[bytes], mapping: dict[int, int] = mapping) -> bytes:
-                new = mapping.get(int(m.group(1)))
+                new = mapping.get(_int(m.group(1)))
                 return b"null" if new is None else b"%d 0 R" % new
 
             head = _REF.sub(renumber, head).replace(b"__PARENT__", b"%d 0 R" % pages_number)
             out_objects.append((head, obj.stream))
+        if any(p not in mapping for p in pdf.pages):  # parse() refuses such a file
+            raise _fail("a page-tree kid that is not a page object")
         kids += [mapping[p] for p in pdf.pages]
 
     # every piece in order, then one buffer of the final size: growing a buffer

@@ -1,11 +1,23 @@
 """The automation port: a test and emulator hook to read the screen and touch it.
 
-Off unless ``[automation] enabled = true``. It listens on a Unix socket (an
-address containing ``/``, optionally prefixed ``unix:``) or on ``host:port`` on
-loopback only; a non-loopback host is refused. It is a development and test
-port: it can touch anything a resident can and it reports what the screen shows
-(which may include household members' names on the options screen), so it must
-stay off on kiosks in the field.
+Off unless ``[automation] enabled = true``, which the config accepts only
+together with ``[kiosk] development = true`` (:mod:`kiosk.runtime.config`). It
+listens on a Unix socket (an address containing ``/``, optionally prefixed
+``unix:``) or on ``host:port`` on loopback only; a non-loopback host is refused.
+It is a development and test port: it can touch anything a resident can and it
+reports what the screen shows (which may include household members' names on the
+options screen), so it must stay off on kiosks in the field.
+
+Bounds: a request line is at most :data:`MAX_LINE` bytes (a longer one is read to
+its end and answered once, "request line too long"), nested at most
+:data:`MAX_DEPTH` deep, with integers of at most :data:`MAX_INT_DIGITS` digits and
+no ``NaN``/``Infinity``. Every request line gets exactly one reply, in order, and
+a bad line never closes the connection.
+
+Screenshots are written only inside ``[automation] screenshot_dir``: a relative
+``path`` is taken relative to it, an absolute one must lie inside it, ``..`` is
+refused, and so is a path that leaves the folder through a symlink; the reply
+names the file written. Without ``screenshot_dir`` the port takes no screenshots.
 
 Wire format — one JSON object per line, UTF-8, each request answered by one line::
 
@@ -14,7 +26,7 @@ Wire format — one JSON object per line, UTF-8, each request answered by one li
                                                "enabled": true, "label": "1"}, …]}
     → {"op": "touch", "id": "pin_1"}          ← {"ok": true}    (false: absent or disabled)
     → {"op": "touch_at", "x": 600, "y": 140}  ← {"ok": true}    (false: nothing touchable)
-    → {"op": "screenshot", "path": "/tmp/a.png"}  ← {"ok": true, "path": "/tmp/a.png"}
+    → {"op": "screenshot", "path": "a.png"}   ← {"ok": true, "path": "<screenshot_dir>/a.png"}
     → anything else                           ← {"ok": false, "error": "…"}
 
 Threading: pygame may only be called from the main thread, so the server's
@@ -37,11 +49,11 @@ next ``ui.wait``. :meth:`AutomationClient.wait_for` polls until a screen shows.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import os
 import queue
+import re
 import selectors
 import socket
 import socketserver
@@ -52,6 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.runtime.config import parse_automation_address
 from kiosk.ui.widgets import Element
 
 log = logging.getLogger(__name__)
@@ -59,6 +72,9 @@ log = logging.getLogger(__name__)
 #: How long a connection waits for the main loop to answer a request.
 ANSWER_TIMEOUT = 10.0
 MAX_LINE = 64 * 1024
+MAX_DEPTH = 16  # requests are flat objects; this leaves room and stops recursion early
+MAX_INT_DIGITS = 18
+MAX_REPLY = 16 * 1024 * 1024  # what the client reads of one reply line (a screen is ~10 KB)
 
 
 class AutomationUI(Protocol):
@@ -79,23 +95,85 @@ Address = str | tuple[str, int]
 
 
 def parse_address(address: str) -> Address:
-    """``/run/kiosk/automation.sock`` / ``unix:…`` → path; ``127.0.0.1:8765`` → (host, port)."""
-    if address.startswith("unix:"):
-        return address[len("unix:"):]
-    if "/" in address:
-        return address
-    host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"automation address {address!r}: expected a socket path or host:port")
-    host = host.strip("[]")
-    if host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise ValueError(f"automation address {address!r}: only loopback is allowed")
-    return (host, int(port))
+    """``/run/kiosk/automation.sock`` / ``unix:…`` → path; ``127.0.0.1:8765`` → (host, port).
+
+    The config's own check (:func:`kiosk.runtime.config.parse_automation_address`),
+    so ``check-config`` and the port accept the same addresses."""
+    try:
+        return parse_automation_address(address)
+    except ValueError as exc:
+        raise ValueError(f"automation address: {exc}") from None
+
+
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+
+
+def json_depth(line: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets in strings do not
+    count), measured before ``json`` recurses into them."""
+    depth = deepest = 0
+    for m in _JSON_TOKEN.finditer(line):
+        c = m.group()
+        if c in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer longer than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError("NaN and Infinity are not JSON")
+
+
+def parse_request(line: bytes) -> dict[str, Any]:
+    """One request line as a JSON object; ValueError with a short reason otherwise."""
+    if json_depth(line) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep")
+    try:
+        body = json.loads(line, parse_int=_bounded_int, parse_constant=_no_constant)
+    except UnicodeDecodeError:
+        raise ValueError("not a JSON line") from None
+    except json.JSONDecodeError:
+        raise ValueError("not a JSON line") from None
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep") from None
+    if not isinstance(body, dict):
+        raise ValueError("a request is a JSON object")
+    return body
+
+
+class ScreenshotRefused(ValueError):
+    """A screenshot path outside ``[automation] screenshot_dir``."""
+
+
+def screenshot_target(folder: Path | None, requested: Any) -> Path:
+    """Where a screenshot for ``requested`` may be written: inside ``folder``,
+    with every symlink already on the way resolved; else :class:`ScreenshotRefused`.
+
+    The check is made just before the UI writes; this is a development port, and
+    the folder is the tester's own (a race with someone swapping a symlink into it
+    meanwhile is not guarded against)."""
+    if folder is None:
+        raise ScreenshotRefused("screenshots are off: no automation.screenshot_dir")
+    if not isinstance(requested, str) or not requested or "\0" in requested:
+        raise ScreenshotRefused("path must be a file name or a path in the screenshot folder")
+    path = Path(requested)
+    if ".." in path.parts:
+        raise ScreenshotRefused("path must not contain ..")
+    if path.suffix.lower() != ".png":
+        raise ScreenshotRefused("path must end in .png")
+    root = Path(os.path.realpath(folder))
+    target = Path(os.path.realpath(path if path.is_absolute() else root / path))
+    if target == root or root not in target.parents:
+        raise ScreenshotRefused("path is outside the screenshot folder")
+    return target
 
 
 @dataclass
@@ -105,9 +183,12 @@ class _Request:
     answer: dict[str, Any] = field(default_factory=dict)
 
 
-def answer(ui: AutomationUI, body: dict[str, Any]) -> dict[str, Any]:
+def answer(ui: AutomationUI, body: dict[str, Any], *,
+           screenshot_dir: Path | None = None) -> dict[str, Any]:
     """Carry out one request against ``ui`` (main thread only)."""
     op = body.get("op")
+    if not isinstance(op, str) or len(op) > 32:
+        return {"ok": False, "error": "op must be a short string"}
     try:
         if op == "screen":
             return {"ok": True, "screen": ui.screen_id(), "elements": [
@@ -121,9 +202,11 @@ def answer(ui: AutomationUI, body: dict[str, Any]) -> dict[str, Any]:
             return {"ok": True, "threads": [{"id": t.native_id, "name": t.name}
                                             for t in threading.enumerate()]}
         if op == "screenshot":
-            path = str(body["path"])
-            ui.screenshot(path)
-            return {"ok": True, "path": path}
+            target = screenshot_target(screenshot_dir, body.get("path"))
+            ui.screenshot(target)
+            return {"ok": True, "path": str(target)}
+    except ScreenshotRefused as exc:
+        return {"ok": False, "error": f"screenshot refused: {exc}"}
     except (KeyError, TypeError, ValueError) as exc:
         return {"ok": False, "error": f"bad {op} request: {exc}"}
     except OSError as exc:
@@ -145,6 +228,10 @@ class _Handler(socketserver.StreamRequestHandler):
                 line = self.rfile.readline(MAX_LINE + 1)
                 if not line:
                     return
+                if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                    # the rest of this one line is read and dropped: one reply for it
+                    while (rest := self.rfile.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                        pass
                 reply = self._one(owner, line)
                 self.wfile.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
                 self.wfile.flush()
@@ -158,11 +245,9 @@ class _Handler(socketserver.StreamRequestHandler):
         if len(line) > MAX_LINE:
             return {"ok": False, "error": "request line too long"}
         try:
-            body = json.loads(line)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return {"ok": False, "error": "not a JSON line"}
-        if not isinstance(body, dict):
-            return {"ok": False, "error": "a request is a JSON object"}
+            body = parse_request(line)
+        except ValueError as exc:
+            return {"ok": False, "error": str(exc)}
         request = _Request(body)
         owner.requests.put(request)
         owner._wake()
@@ -186,9 +271,12 @@ class AutomationServer:
     """Owns the listening socket and its threads; :meth:`service` runs on the main thread."""
 
     def __init__(self, address: str | Address, *,
-                 wake: Callable[[], None] = lambda: None) -> None:
+                 wake: Callable[[], None] = lambda: None,
+                 screenshot_dir: str | Path | None = None) -> None:
         self._address = parse_address(address) if isinstance(address, str) else address
         self._wake = wake
+        self.screenshot_dir = Path(screenshot_dir) if screenshot_dir is not None else None
+        self._bound: _TCPServer | _UnixServer | None = None
         self.requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._server: _TCPServer | _UnixServer | None = None
         self._thread: threading.Thread | None = None
@@ -204,7 +292,11 @@ class AutomationServer:
         bound: Any = self._server.server_address
         return bound if isinstance(bound, str) else (str(bound[0]), int(bound[1]))
 
-    def start(self) -> None:
+    def bind(self) -> None:
+        """Create the listening socket (``start`` does it if not done yet); an OSError
+        here — the folder missing, the port taken — is the caller's to report."""
+        if self._bound is not None:
+            return
         if isinstance(self._address, str):
             path = Path(self._address)
             with contextlib.suppress(FileNotFoundError):
@@ -214,6 +306,12 @@ class AutomationServer:
             path.chmod(0o600)
         else:
             server = _TCPServer(self._address, _Handler)
+        self._bound = server
+
+    def start(self) -> None:
+        self.bind()
+        server, self._bound = self._bound, None
+        assert server is not None
         server.owner = self
         self._stopping.clear()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -243,7 +341,7 @@ class AutomationServer:
                 request = self.requests.get_nowait()
             except queue.Empty:
                 return done
-            request.answer = answer(ui, request.body)
+            request.answer = answer(ui, request.body, screenshot_dir=self.screenshot_dir)
             request.answered.set()
             done += 1
 
@@ -252,6 +350,12 @@ class AutomationServer:
         self._stopping.set()
         server, self._server = self._server, None
         if server is None:
+            bound, self._bound = self._bound, None
+            if bound is not None:  # bound but never started
+                bound.server_close()
+                if isinstance(self._address, str):
+                    with contextlib.suppress(FileNotFoundError):
+                        Path(self._address).unlink()
             return
         os.write(self._wake_w, b"\0")
         if self._thread is not None:
@@ -292,9 +396,11 @@ class AutomationClient:
         with self._lock:
             self._file.write(json.dumps(body).encode() + b"\n")
             self._file.flush()
-            line = self._file.readline(MAX_LINE + 1)
+            line = self._file.readline(MAX_REPLY)
         if not line:
             raise AutomationError("the kiosk closed the automation connection")
+        if not line.endswith(b"\n"):
+            raise AutomationError("the kiosk's reply was cut off")
         reply = json.loads(line)
         if not isinstance(reply, dict):
             raise AutomationError(f"unexpected reply {reply!r}")
@@ -315,10 +421,13 @@ class AutomationClient:
     def touch_at(self, x: int, y: int) -> bool:
         return bool(self.request({"op": "touch_at", "x": x, "y": y}).get("ok"))
 
-    def screenshot(self, path: str | Path) -> None:
+    def screenshot(self, path: str | Path) -> Path:
+        """Have the kiosk save its screen; ``path`` is relative to the kiosk's
+        ``screenshot_dir`` or absolute inside it. Returns the file it wrote."""
         reply = self.request({"op": "screenshot", "path": str(path)})
         if not reply.get("ok"):
             raise AutomationError(str(reply.get("error")))
+        return Path(str(reply.get("path", path)))
 
     def wait_for(self, screen_id: str, timeout: float = 10.0,
                  poll: float = 0.05) -> dict[str, Any]:

@@ -72,11 +72,7 @@ def build_app(config: Config, *, ui: UiPort | None = None,
     ui = ui or build_ui(config)
     automation = None
     if config.automation.enabled:
-        from kiosk.runtime.automation import AutomationError, AutomationServer  # noqa: PLC0415
-        try:
-            automation = AutomationServer(config.automation.address, wake=ui.wake)
-        except AutomationError as exc:
-            raise ConfigError(f"{config.source}: automation.address: {exc}") from None
+        automation = _automation(config, ui)
     maintenance = _maintenance_module()
     app = KioskApp(config, devices, center, ui, desk, receipt=render_receipt_for,
                    wall_clock=wall_clock, automation=automation,
@@ -84,6 +80,26 @@ def build_app(config: Config, *, ui: UiPort | None = None,
     if maintenance is not None:
         app.maintenance_actions = maintenance.MaintenanceActions(app)
     return app
+
+
+def _automation(config: Config, ui: UiPort) -> Any:
+    """The automation port, bound here so that a socket that cannot be made (no such
+    folder, the port taken) is one config line, not a traceback out of ``start``.
+    :func:`~kiosk.runtime.config.parse` has already checked that the address is a
+    Unix path or loopback and that the config is a development one."""
+    from kiosk.runtime.automation import AutomationError, AutomationServer  # noqa: PLC0415
+    a = config.automation
+    try:
+        server = AutomationServer(a.address, wake=ui.wake, screenshot_dir=a.screenshot_dir)
+        server.bind()
+    except (AutomationError, ValueError) as exc:
+        raise ConfigError(f"{config.source}: automation.address: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{config.source}: automation.address: cannot listen there: "
+                          f"{exc.strerror or exc}") from None
+    log.warning("automation port on %s: a development config (kiosk.development = true); "
+                "never in a store", a.address)
+    return server
 
 
 def _maintenance_module() -> Any:

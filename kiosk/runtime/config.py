@@ -5,12 +5,25 @@ message names the file and the key (``kiosk.toml: devices.card: must be one of
 fake, pcsc``) — never a traceback. Every key has a default except where a
 default would be wrong for a real kiosk (the kiosk id).
 
+``kiosk check-config`` and ``kiosk run`` read the file through the same
+:func:`load`, so what one accepts the other accepts: every check that needs no
+vendor library is made here — numbers finite and in range, the device options of
+the real drivers (names, types, ranges, the reader pattern compiles), the
+automation address — and the registry only constructs what was checked. What is
+left to ``kiosk run`` is what depends on the machine: opening the TLS files, the
+serial port, binding the automation socket (still one line and exit code 2).
+
+The file itself must be a regular file of at most 1 MiB (a FIFO, a directory or
+a device is refused at once, without opening it for a blocking read), UTF-8, and
+nested at most 32 arrays/tables deep.
+
 Example::
 
     [kiosk]
     id = "KIOSK-0001"
     store = "見本マート 架空店"
     state_dir = "/var/lib/kiosk"
+    development = false    # true only for test/development kiosks (see [automation])
 
     [devices]
     card = "pcsc"          # fake | pcsc
@@ -22,14 +35,30 @@ Example::
     [center]
     kind = "https"         # fake | https
     url = "https://center.example:8443"
+
+    [automation]           # the test port: only with [kiosk] development = true
+    enabled = false
+    address = "/run/kiosk/automation.sock"   # a Unix socket, or host:port on loopback
+    screenshot_dir = "shots"   # the only folder the port writes screenshots into
+
+Device options (``[devices.options.<device>]``) are checked against the driver
+the device uses (:data:`DEVICE_OPTIONS`); an option the driver does not take is
+an error, and the options of a device on its fake are not read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import math
+import os
 import pwd
+import re
+import stat
 import tomllib
-from collections.abc import Mapping
+import urllib.parse
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -43,12 +72,23 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says where and why."""
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_TOML_DEPTH = 32  # arrays and inline tables inside each other; tomllib recurses on them
+MAX_SECONDS = 7 * 24 * 3600.0  # no timeout or lockout of the kiosk is longer than a week
+MAX_PIXELS = 16384
+#: AF_UNIX ``sun_path`` is 108 bytes including the terminating NUL
+MAX_UNIX_PATH = 107
+
+
 @dataclass(frozen=True)
 class KioskSection:
     id: str
     store: str = ""
     state_dir: Path = Path("/var/lib/kiosk")
     languages: tuple[str, ...] = LANGUAGES
+    #: a test or development kiosk (fictional data, emulated devices or fakes): only
+    #: such a config may turn the automation port on. Never true in a store.
+    development: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,8 +123,18 @@ class UiSection:
 
 @dataclass(frozen=True)
 class AutomationSection:
+    """The test and emulator port (:mod:`kiosk.runtime.automation`).
+
+    ``enabled`` needs ``[kiosk] development = true``: the port can touch anything a
+    resident can and reads the screen back, so a store kiosk's config cannot turn
+    it on by this key alone. ``screenshot_dir`` is the only folder the port writes
+    screenshots into (a request's path is relative to it, or absolute inside it;
+    anything else is refused); without it the port takes no screenshots.
+    """
+
     enabled: bool = False
     address: str = ""  # a Unix socket path, or host:port on loopback
+    screenshot_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +181,60 @@ DEVICE_CHOICES = {
 }
 
 
+def parse_automation_address(address: str) -> str | tuple[str, int]:
+    """``/run/kiosk/automation.sock`` / ``unix:…`` → path; ``127.0.0.1:8765`` → (host, port).
+
+    Only a Unix socket path or a loopback host is accepted (``localhost``, 127/8,
+    ``::1``); raises ValueError naming what is wrong (not echoing the address)."""
+    if not isinstance(address, str) or not address:
+        raise ValueError("expected a socket path or host:port")
+    if "\0" in address or not address.isprintable():
+        raise ValueError("control characters in the address")
+    if address.startswith("unix:") or "/" in address:
+        path = address[len("unix:"):] if address.startswith("unix:") else address
+        if not path:
+            raise ValueError("an empty socket path")
+        if len(os.fsencode(path)) > MAX_UNIX_PATH:
+            raise ValueError(f"a socket path longer than {MAX_UNIX_PATH} bytes")
+        return path
+    host, sep, port = address.rpartition(":")
+    if not sep or not re.fullmatch(r"[0-9]{1,5}", port) or int(port) > 65535:
+        raise ValueError("expected a socket path or host:port (port 0-65535)")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ValueError("only loopback is allowed")
+    return (host, int(port))
+
+
+_TOML_TOKEN = re.compile(
+    r'''"""(?:[^"\\]|\\.|"(?!""))*"""'''  # multi-line basic string
+    r"|'''(?:[^']|'(?!''))*'''"          # multi-line literal string
+    r'''|"(?:[^"\\\n]|\\.)*"'''             # basic string
+    r"|'[^'\n]*'"                         # literal string
+    r"|#[^\n]*"                             # comment
+    r"|[\[\]{}]", re.S)
+
+
+def toml_depth(text: str) -> int:
+    """How deep arrays and inline tables nest in ``text`` (brackets in strings and
+    comments do not count; a table header counts 1 or 2) — measured before
+    ``tomllib`` recurses into them."""
+    depth = deepest = 0
+    for m in _TOML_TOKEN.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(0, depth - 1)
+    return deepest
+
+
 class _Reader:
     """Walks the TOML tables, remembering the dotted path for error messages."""
 
@@ -163,6 +267,8 @@ class _Reader:
             kinds = (kind,) if isinstance(kind, type) else kind
             names = " or ".join(k.__name__ for k in kinds)
             raise self.fail(f"{section}.{key}", f"must be {names}, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(f"{section}.{key}", "must be a finite number, not inf or nan")
         return value
 
     def choice(self, table: Mapping[str, Any], section: str, key: str,
@@ -173,11 +279,25 @@ class _Reader:
                             f"must be one of {', '.join(choices)}, not {value!r}")
         return str(value)
 
-    def positive(self, table: Mapping[str, Any], section: str, key: str, default: float) -> float:
+    def positive(self, table: Mapping[str, Any], section: str, key: str, default: float,
+                 maximum: float = MAX_SECONDS) -> float:
+        """A finite number of seconds (or other quantity) above 0, at most ``maximum``."""
         value = self.get(table, section, key, (int, float), default)
         if value <= 0:
             raise self.fail(f"{section}.{key}", "must be greater than 0")
+        if value > maximum:
+            raise self.fail(f"{section}.{key}", f"must be at most {maximum:g}")
         return float(value)
+
+    def integer(self, table: Mapping[str, Any], section: str, key: str, default: int,
+                low: int, high: int) -> int:
+        """A whole number in ``low..high`` (an integral float like 600.0 counts)."""
+        value = self.get(table, section, key, (int, float), default)
+        if isinstance(value, float) and not value.is_integer():
+            raise self.fail(f"{section}.{key}", "must be a whole number")
+        if not low <= value <= high:
+            raise self.fail(f"{section}.{key}", f"must be {low} to {high}")
+        return int(value)
 
     def time(self, table: Mapping[str, Any], section: str, key: str, default: dt.time) -> dt.time:
         value = self.get(table, section, key, str, None)
@@ -194,6 +314,8 @@ class _Reader:
         value = self.get(table, section, key, str, None)
         if value is None:
             return default
+        if not value or "\0" in value:
+            raise self.fail(f"{section}.{key}", "must be a path (not empty, no NUL)")
         p = Path(value)
         return p if p.is_absolute() else base / p
 
@@ -208,6 +330,160 @@ def _check_user(r: _Reader, key: str, user: object) -> None:
     except KeyError:
         raise r.fail(key, f"no user {user!r} on this machine "
                      "(leave it out to use the kiosk process's own user)") from None
+
+
+# ---------------------------------------------------------------- device options
+
+_Check = Callable[["_Reader", str, Any], None]
+
+
+def _flag(r: _Reader, key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise r.fail(key, f"must be true or false, not {type(value).__name__}")
+
+
+def _text(r: _Reader, key: str, value: Any) -> None:
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise r.fail(key, "must be a non-empty string")
+
+
+def _whole(low: int, high: int) -> _Check:
+    def check(r: _Reader, key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise r.fail(key, f"must be a whole number, not {type(value).__name__}")
+        if not low <= value <= high:
+            raise r.fail(key, f"must be {low} to {high}")
+    return check
+
+
+def _number(low: float, high: float, *, above_low: bool = False) -> _Check:
+    def check(r: _Reader, key: str, value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise r.fail(key, f"must be a number, not {type(value).__name__}")
+        if not math.isfinite(value):
+            raise r.fail(key, "must be a finite number, not inf or nan")
+        if value < low or (above_low and value == low) or value > high:
+            bound = f"greater than {low:g}" if above_low else f"at least {low:g}"
+            raise r.fail(key, f"must be {bound} and at most {high:g}")
+    return check
+
+
+def _choice(*choices: str) -> _Check:
+    def check(r: _Reader, key: str, value: Any) -> None:
+        if value not in choices:
+            raise r.fail(key, f"must be one of {', '.join(choices)}")
+    return check
+
+
+def _pattern(r: _Reader, key: str, value: Any) -> None:
+    _text(r, key, value)
+    try:
+        with warnings.catch_warnings():  # a FutureWarning would be a second stderr line
+            warnings.simplefilter("ignore")
+            re.compile(value)
+    except re.error as exc:
+        raise r.fail(key, f"is not a regular expression ({exc.msg} at {exc.pos})") from None
+
+
+def _user(r: _Reader, key: str, value: Any) -> None:
+    _check_user(r, key, value)
+
+
+_SECONDS = _number(0.0, MAX_SECONDS, above_low=True)
+_BOOL: _Check = _flag
+_ADDRESS = _whole(1, 255)  # a ccTalk address (0 is broadcast)
+
+#: ccTalk bus options, taken by the acceptor's and every hopper's table
+#: (``drivers.coins.bus.CcTalkBus``)
+_BUS: dict[str, _Check] = {
+    "baudrate": _whole(300, 1_000_000), "crc": _BOOL, "reply_timeout": _SECONDS,
+    "retries": _whole(0, 100),
+}
+_HOPPER: dict[str, _Check] = {
+    "address": _ADDRESS, "coin_value": _whole(1, 100_000), "level": _whole(0, 1_000_000),
+    "poll_interval": _SECONDS, "coin_time": _SECONDS, "reset_time": _SECONDS, **_BUS,
+}
+
+#: The options of each real driver (``[devices.options.<device>]``), checked at load:
+#: the keyword arguments of the driver's constructor that a config may set
+#: (``tests/runtime/test_config_total.py`` holds them to the constructors).
+DEVICE_OPTIONS: dict[tuple[str, str], dict[str, _Check]] = {
+    ("card", "pcsc"): {
+        "reader": _pattern, "max_le": _whole(1, 256), "use_sfi": _BOOL,
+        "apdu_timeout": _SECONDS, "sign_timeout": _number(5.0, MAX_SECONDS),
+        "protocol": _choice("t1", "any"), "poll_interval": _SECONDS,
+    },
+    ("coins", "cctalk"): {
+        "url": _text, "acceptor_address": _ADDRESS, "hoppers": lambda r, k, v: None,
+        "poll_interval": _SECONDS, "idle_poll_interval": _SECONDS,
+        "fault_after": _whole(1, 10_000), **_BUS,
+    },
+    ("printer", "cups"): {
+        "queue": _text, "server": _text, "port": _whole(1, 65535), "user": _user,
+        "poll_interval": _SECONDS, "idle_heartbeat": _SECONDS,
+        "job_timeout": _whole(1, int(MAX_SECONDS)), "spool_dir": _text, "media": _text,
+        "lease": _whole(1, int(MAX_SECONDS)), "unavailable_after": _whole(1, 10_000),
+        "purge_attempts": _whole(1, 10_000),
+    },
+    ("audio", "pygame"): {
+        "voice_dir": _text, "volume": _number(0.0, 1.0), "alarm_volume": _number(0.0, 1.0),
+        "language_fallback": _choice(*LANGUAGES), "pause": _number(0.0, 60.0),
+    },
+    ("tray", "emulator"): {"tray": _text, "poll_interval": _SECONDS},
+}
+REQUIRED_OPTIONS = {("coins", "cctalk"): ("url",), ("printer", "cups"): ("queue",),
+                    ("tray", "emulator"): ("tray",)}
+DEFAULT_HOPPERS = ({"address": 3, "coin_value": 100, "level": 50},
+                   {"address": 4, "coin_value": 10, "level": 100})
+
+
+def _check_table(r: _Reader, key: str, table: Mapping[str, Any],
+                 allowed: Mapping[str, _Check], required: tuple[str, ...] = ()) -> None:
+    for name in required:
+        if name not in table:
+            raise r.fail(f"{key}.{name}", "is required")
+    for name, value in table.items():
+        check = allowed.get(name)
+        if check is None:
+            known = ", ".join(sorted(allowed))
+            raise r.fail(f"{key}.{name}", f"unknown option (known: {known})")
+        check(r, f"{key}.{name}", value)
+
+
+def _check_device_options(r: _Reader, device: str, kind: str,
+                          options: Mapping[str, Any]) -> None:
+    allowed = DEVICE_OPTIONS.get((device, kind))
+    if allowed is None:
+        return  # a fake: it takes no options, and they are not read
+    key = f"devices.options.{device}"
+    _check_table(r, key, options, allowed, REQUIRED_OPTIONS.get((device, kind), ()))
+    if (device, kind) != ("coins", "cctalk"):
+        return
+    hoppers = options.get("hoppers", DEFAULT_HOPPERS)
+    if not isinstance(hoppers, list | tuple) or not hoppers:
+        raise r.fail(f"{key}.hoppers", "must be a list of tables")
+    used = {options.get("acceptor_address", 2): "the acceptor"}
+    for n, hopper in enumerate(hoppers, start=1):
+        where = f"{key}.hoppers[{n}]"
+        if not isinstance(hopper, dict):
+            raise r.fail(where, "must be a table like { address = 3, coin_value = 100 }")
+        _check_table(r, where, hopper, _HOPPER)
+        address = hopper.get("address", 3)
+        if address in used:
+            raise r.fail(f"{where}.address", f"{address} is already {used[address]}'s")
+        used[address] = f"hopper {n}"
+
+
+def _check_url(r: _Reader, key: str, url: str) -> None:
+    if not url.isprintable() or any(c.isspace() for c in url):
+        raise r.fail(key, "must not contain blanks or control characters")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port  # ValueError for a port that is not 0-65535
+    except ValueError:
+        raise r.fail(key, "is not a URL with a valid host and port") from None
+    if not parts.hostname or port == 0:
+        raise r.fail(key, "is not a URL with a valid host and port")
 
 
 def _names(cls: type) -> set[str]:
@@ -227,14 +503,16 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     kiosk_id = r.get(k, "kiosk", "id", str, required=True)
     if not kiosk_id.strip():
         raise r.fail("kiosk.id", "must not be empty")
+    if len(kiosk_id) > 128 or not kiosk_id.isprintable():
+        raise r.fail("kiosk.id", "must be at most 128 printable characters")
     languages = tuple(r.get(k, "kiosk", "languages", list, list(LANGUAGES)))
-    bad = [lang for lang in languages if lang not in LANGUAGES]
+    bad = [lang for lang in languages if not isinstance(lang, str) or lang not in LANGUAGES]
     if bad or not languages or languages[0] != "ja":
         raise r.fail("kiosk.languages", f"must start with ja and use only {', '.join(LANGUAGES)}")
     kiosk = KioskSection(
         id=kiosk_id, store=r.get(k, "kiosk", "store", str, ""),
         state_dir=r.path(k, "kiosk", "state_dir", base, Path("/var/lib/kiosk")) or Path(),
-        languages=languages)
+        languages=languages, development=r.get(k, "kiosk", "development", bool, False))
 
     d = r.table(data, "devices", set(DEVICE_CHOICES) | {"options"})
     options = r.get(d, "devices", "options", dict, {})
@@ -246,12 +524,11 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
            for name, choices in DEVICE_CHOICES.items()},
         options=MappingProxyType({n: MappingProxyType(dict(v)) for n, v in options.items()}))
 
-    if devices.printer == "cups" and "user" in devices.options.get("printer", {}):
-        _check_user(r, "devices.options.printer.user", devices.options["printer"]["user"])
-
     if devices.tray == "fake" and devices.printer != "fake":
         raise r.fail("devices.tray", "the fake tray only works with the fake printer; "
                      "use the tray sensor that matches the printer")
+    for name in DEVICE_CHOICES:
+        _check_device_options(r, name, getattr(devices, name), options.get(name, {}))
 
     c = r.table(data, "center", _names(CenterSection))
     center = CenterSection(
@@ -266,25 +543,39 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
                 raise r.fail(f"center.{key}", "is required when center.kind is https")
         if not center.url.startswith("https://"):
             raise r.fail("center.url", "must start with https://")
+        _check_url(r, "center.url", center.url)
+        if not re.fullmatch(r"[0-9A-Za-z_-]{1,128}", kiosk.id):
+            raise r.fail("kiosk.id", "must be the center's kiosk id: letters, digits, - and _")
 
     u = r.table(data, "ui", _names(UiSection))
     ui = UiSection(
         kind=r.choice(u, "ui", "kind", ("pygame", "null"), "pygame"),
         fullscreen=r.get(u, "ui", "fullscreen", bool, False),
-        width=int(r.positive(u, "ui", "width", 1024)),
-        height=int(r.positive(u, "ui", "height", 600)))
+        width=r.integer(u, "ui", "width", 1024, 1, MAX_PIXELS),
+        height=r.integer(u, "ui", "height", 600, 1, MAX_PIXELS))
 
     a = r.table(data, "automation", _names(AutomationSection))
     automation = AutomationSection(
         enabled=r.get(a, "automation", "enabled", bool, False),
-        address=r.get(a, "automation", "address", str, ""))
+        address=r.get(a, "automation", "address", str, ""),
+        screenshot_dir=r.path(a, "automation", "screenshot_dir", base))
     if automation.enabled and not automation.address:
         raise r.fail("automation.address", "is required when automation is enabled")
+    if automation.address:
+        try:
+            parse_automation_address(automation.address)
+        except ValueError as exc:
+            raise r.fail("automation.address", str(exc)) from None
+    if automation.enabled and not kiosk.development:
+        raise r.fail("automation.enabled", "the automation port is for test and development "
+                     "kiosks only: it needs kiosk.development = true (never in a store)")
 
     m = r.table(data, "maintenance", _names(MaintenanceSection))
     attempts = r.get(m, "maintenance", "max_attempts", int, 5)
     if attempts < 1:
         raise r.fail("maintenance.max_attempts", "must be at least 1")
+    if attempts > 1000:
+        raise r.fail("maintenance.max_attempts", "must be at most 1000")
     maintenance = MaintenanceSection(
         staff_password=r.get(m, "maintenance", "staff_password", str, ""),
         engineer_password=r.get(m, "maintenance", "engineer_password", str, ""),
@@ -298,12 +589,16 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     closed: list[tuple[int, int]] = []
     for item in r.get(h, "service_hours", "closed_days", list,
                       ["12-29", "12-30", "12-31", "01-01", "01-02", "01-03"]):
+        shown = repr(item) if isinstance(item, str) and len(item) <= 10 \
+            else f"a {type(item).__name__}"
         try:
-            month, day = (int(x) for x in str(item).split("-"))
+            if not isinstance(item, str) or not re.fullmatch(r"[0-9]{2}-[0-9]{2}", item):
+                raise ValueError(item)
+            month, day = (int(x) for x in item.split("-"))
             dt.date(2024, month, day)
         except ValueError:
             raise r.fail("service_hours.closed_days",
-                         f"entries must look like 12-29, not {item!r}") from None
+                         f"entries must look like 12-29, not {shown}") from None
         closed.append((month, day))
     try:
         window = ServiceWindow(
@@ -338,17 +633,67 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
                   service_window=window, policy=policy, log_level=level)
 
 
-def load(path: str | Path) -> Config:
-    """Read and validate a TOML config file; every problem is a :class:`ConfigError`."""
-    path = Path(path)
+def _read_config_file(path: Path) -> bytes:
+    """The file's bytes, or one :class:`ConfigError` line. Only a regular file of at
+    most :data:`MAX_CONFIG_BYTES` is read: a FIFO would block ``read`` for ever, a
+    device like ``/dev/zero`` never ends, a directory is not a config."""
     try:
-        raw = path.read_bytes()
+        st = os.stat(path)  # follows a symlink: /etc/kiosk/kiosk.toml may be one
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        what = ("a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO"
+                if stat.S_ISFIFO(st.st_mode) else "a device or socket")
+        raise ConfigError(f"{path}: not a regular file ({what})")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    try:
+        # O_NONBLOCK: should the path have become a FIFO since the stat, the open
+        # does not wait for a writer; fstat then sees what was really opened
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := os.read(fd, 64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` that fails only with ValueError (one line, no content):
+    nesting deeper than :data:`MAX_TOML_DEPTH` is refused before tomllib recurses,
+    and an integer beyond Python's digit limit is not a traceback."""
+    if toml_depth(text) > MAX_TOML_DEPTH:
+        raise ValueError(f"arrays or tables nested more than {MAX_TOML_DEPTH} deep")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise
+    except RecursionError:
+        raise ValueError(f"arrays or tables nested more than {MAX_TOML_DEPTH} deep") from None
+    except ValueError:  # int() of more than 4,300 digits inside tomllib
+        raise ValueError("a number too long") from None
+
+
+def load(path: str | Path) -> Config:
+    """Read and validate a TOML config file; every problem is a :class:`ConfigError`."""
+    path = Path(path)
+    raw = _read_config_file(path)
+    try:
+        data = parse_toml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError is one
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return parse(data, str(path), path.parent)

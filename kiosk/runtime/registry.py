@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from drivers.ports import (
     TraySensorPort,
 )
 from kiosk.center.port import CenterPort
-from kiosk.runtime.config import Config, ConfigError
+from kiosk.runtime.config import DEFAULT_HOPPERS, Config, ConfigError
 
 
 @dataclass
@@ -66,7 +67,7 @@ def _construct(device: str, factory: Callable[..., Any], options: Mapping[str, A
                           f"{getattr(factory, '__name__', factory)}")
     try:
         return factory(**{**options, **fixed})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError, re.error) as exc:
         raise ConfigError(f"devices.options.{device}: {exc}") from None
 
 
@@ -94,20 +95,28 @@ def _cctalk(options: Mapping[str, Any], resume_counter: int | None
     """The ccTalk bus: one acceptor and the hoppers on one serial URL.
 
     ``[devices.options.coins]``: ``url`` (required), ``acceptor_address`` (2),
-    ``hoppers`` — a list of ``{address, coin_value, level}`` tables.
+    ``hoppers`` — a list of ``{address, coin_value, level}`` tables. Their names,
+    types and ranges were checked when the config was loaded
+    (:data:`kiosk.runtime.config.DEVICE_OPTIONS`); the checks here only keep a
+    hand-built config from becoming a traceback.
     """
     url = options.get("url")
     if not isinstance(url, str) or not url:
         raise ConfigError("devices.options.coins.url: is required for the cctalk driver")
+    address = options.get("acceptor_address", 2)
+    if isinstance(address, bool) or not isinstance(address, int) or not 1 <= address <= 255:
+        raise ConfigError("devices.options.coins.acceptor_address: must be a whole number "
+                          "1 to 255")
     acceptor_cls = _load("drivers.coins:CctalkCoinAcceptor")
     hopper_cls = _load("drivers.coins:CctalkHopper")
     extra = {k: v for k, v in options.items() if k not in ("url", "acceptor_address", "hoppers")}
-    acceptor = _construct("coins", acceptor_cls, extra, url=url,
-                          address=int(options.get("acceptor_address", 2)),
+    acceptor = _construct("coins", acceptor_cls, extra, url=url, address=address,
                           resume_counter=resume_counter)
     hoppers = []
-    for spec in options.get("hoppers", ({"address": 3, "coin_value": 100, "level": 50},
-                                        {"address": 4, "coin_value": 10, "level": 100})):
+    specs = options.get("hoppers", DEFAULT_HOPPERS)
+    if not isinstance(specs, list | tuple):
+        raise ConfigError("devices.options.coins.hoppers: must be a list of tables")
+    for spec in specs:
         if not isinstance(spec, Mapping):
             raise ConfigError("devices.options.coins.hoppers: entries must be tables")
         hoppers.append(_construct("coins", hopper_cls, spec, url=url))

@@ -118,6 +118,8 @@ tray = "emulator"
 [devices.options.printer]
 queue = "kiosk"
 user = {user!r}
+[devices.options.tray]
+tray = "/run/kiosk/tray"
 """
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import pytest
 
 from drivers.fakes import FakeCardReader, FakePrinter
-from kiosk.runtime.config import ConfigError, parse
+from kiosk.runtime.config import Config, ConfigError, DevicesSection, parse
 from kiosk.runtime.registry import build_devices
 
 
@@ -31,14 +32,24 @@ def test_fakes_never_import_vendor_libraries():
     assert done.stdout.strip() == ""
 
 
+def _unchecked(**devices) -> Config:
+    """A config whose devices section did not go through parse(): the registry's own
+    checks (parse() refuses the same since issue 23, point 2)."""
+    return dataclasses.replace(parse({"kiosk": {"id": "K"}}), devices=DevicesSection(**devices))
+
+
 def test_unknown_driver_option_is_a_config_error():
-    config = parse({"kiosk": {"id": "K"}, "devices": {
-        "card": "pcsc", "options": {"card": {"colour": "blue"}}}})
+    config = _unchecked(card="pcsc", options={"card": {"colour": "blue"}})
     with pytest.raises(ConfigError, match="devices.options.card.colour"):
         build_devices(config)
+    with pytest.raises(ConfigError, match="devices.options.card.colour"):
+        parse({"kiosk": {"id": "K"}, "devices": {
+            "card": "pcsc", "options": {"card": {"colour": "blue"}}}})
 
 
 def test_cctalk_needs_a_url():
-    config = parse({"kiosk": {"id": "K"}, "devices": {"coins": "cctalk"}})
+    config = _unchecked(coins="cctalk")
     with pytest.raises(ConfigError, match="devices.options.coins.url"):
         build_devices(config)
+    with pytest.raises(ConfigError, match="devices.options.coins.url"):
+        parse({"kiosk": {"id": "K"}, "devices": {"coins": "cctalk"}})
