@@ -22,10 +22,10 @@
 # first (the commit tested is printed).
 #
 # Too slow for .ci/run (it installs every Debian package and the whole .venv from
-# the network each run). Roughly, on 2 cores: cold (building the base) about
-# 2 minutes for the base plus the commands; warm about 1 minute of setup. The
-# commands themselves: `make demo` about 3-4 minutes (most of it bootstrap.sh
-# installing ~400 Debian packages and the venv), `make test` about 10-15 minutes.
+# the network each run). Measured on 2 cores: building the base (cold, once) 45-80 s;
+# each run's setup (warm: copy, apt-get update/dist-upgrade, clone) 5-10 s; then
+# `make demo` about 2 minutes (most of it bootstrap.sh: the Debian packages and the
+# venv) and `make test` about 15 minutes. Both commands, warm: about 18 minutes.
 #
 # Needs root (debootstrap, chroot, mounts). Run `scripts/fresh-machine-check.sh --help`.
 set -euo pipefail
@@ -66,8 +66,10 @@ Environment:
 
 Output in $FRESH_OUT: setup.log (base build, upgrade), demo.log, test.log,
 result.json (the demo's out/demo/result.json), demo/ (all of out/demo), summary.txt.
-Exit status 0 only if every command run passed. Needs root. Typical duration:
-the base once ~2 min, then per run ~1 min setup + ~4 min demo + ~10-15 min tests.
+Exit status 0 only if every command run passed. Needs root. Typical duration on
+2 cores: the base once ~1 min, then per run ~10 s setup + ~2 min demo + ~15 min tests.
+The root shares this machine's network: don't run the emulated stack (hw-emu up,
+make demo) on the host meanwhile if it uses fixed ports.
 EOF
 }
 
