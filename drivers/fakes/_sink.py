@@ -22,6 +22,14 @@ class SinkOwner:
         with self._lock:
             self._sink = None
 
+    def forget(self) -> None:
+        """Drop what was recorded for assertions (``events``). A fake records every
+        call for the tests; a long run (the runtime benchmark, a demo left running)
+        calls this between transactions so the record does not grow without end —
+        a real driver keeps no such record."""
+        with self._lock:
+            self.events.clear()
+
     def _on_start(self) -> None:
         """Events a device reports as soon as it is watched (presence, levels)."""
 

@@ -32,6 +32,10 @@ class FakeAudio:
     def stop(self) -> None:
         self.playing = None
 
+    def forget(self) -> None:
+        """Drop the record of what was played (see ``SinkOwner.forget``)."""
+        self.played.clear()
+
     @property
     def prompts(self) -> list[str]:
         return [p.prompt for p in self.played]

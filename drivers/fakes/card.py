@@ -93,6 +93,13 @@ class FakeCardReader(SinkOwner):
         self.connected = False
         self._emit(CardAbsent(READER))
 
+    def forget(self) -> None:
+        """Drop the records kept for assertions: events and card operations (see
+        ``SinkOwner.forget``)."""
+        super().forget()
+        with self._ops_lock:
+            self.operations.clear()
+
     def unplug(self) -> None:
         self.attached = False
         self.card = None

@@ -40,6 +40,13 @@ class FakeCoinAcceptor(SinkOwner):
     def jam(self) -> None:
         self._emit(DeviceFault("coin_acceptor", "COIN-JAM"))
 
+    def forget(self) -> None:
+        """Drop the records kept for assertions: events, cash box and returned coins
+        (see ``SinkOwner.forget``)."""
+        super().forget()
+        self.cash_box.clear()
+        self.returned.clear()
+
 
 class FakeHopper:
     """Implements :class:`drivers.ports.HopperPort` for one coin value."""
@@ -60,6 +67,11 @@ class FakeHopper:
 
     def jam(self, jammed: bool = True) -> None:
         self.jammed = jammed
+
+    def forget(self) -> None:
+        """Drop the record of payouts (``paid``) kept for assertions; the level stays."""
+        with self._lock:
+            self.paid.clear()
 
     def dispense(self, count: int, **_hooks: object) -> DispenseResult:
         if count < 0:

@@ -62,6 +62,13 @@ class FakePrinter(SinkOwner):
         self._jobs_lock = threading.Lock()
 
     # helpers ------------------------------------------------------------------
+    def forget(self) -> None:
+        """Drop the records kept for assertions: events and purged job ids (see
+        ``SinkOwner.forget``). Jobs still in the spool stay."""
+        super().forget()
+        with self._jobs_lock:
+            self.purged.clear()
+
     def fail_next(self, after_pages: int, reason: str = "media-jam") -> None:
         self._fail = (after_pages, reason)
 

@@ -127,6 +127,14 @@ class FakeCenter:
         with self._lock:
             self._reachable = reachable
 
+    def forget(self) -> None:
+        """Drop the records kept for assertions (``calls``, ``deliveries``); a long
+        run on the fakes (the runtime benchmark) calls this between transactions so
+        that only the kiosk's own memory is measured. Counters and state stay."""
+        with self._lock:
+            self.calls.clear()
+            self.deliveries.clear()
+
     @property
     def open_sessions(self) -> int:
         return len(self._open)

@@ -9,6 +9,7 @@ resident expects and fails with the screen actually shown.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,23 @@ from kiosk.core.states import State
 from kiosk.runtime.app import KioskApp
 
 log = logging.getLogger(__name__)
+
+#: how often the resident looks again at something that changes without an event
+#: (the coin slot opens on the coins lane): ``KioskApp.wait_for`` wakes on events only
+POLL_S = 0.005
+
+
+def forget_recordings(app: KioskApp) -> None:
+    """Drop what the fakes recorded for assertions (events, prompts played, coins,
+    card operations, the fake center's calls): between the transactions of a long
+    run on the fakes (the runtime benchmark), so that what grows is the kiosk's own
+    memory, not the fakes' records of it. Devices that are not fakes are skipped."""
+    d = app.devices
+    for part in (d.card, d.acceptor, *d.hoppers, d.printer, d.audio, d.tray,
+                 d.maintenance_key, app.center):
+        forget = getattr(part, "forget", None)
+        if callable(forget):
+            forget()
 
 
 class ScriptError(AssertionError):
@@ -75,7 +93,11 @@ class Resident:
                     return self.slot_open(v)
                 return v in self.acceptor.accepting
 
-            self.app.wait_for(slot_open, self.timeout)
+            # the slot opens on the coins lane, and no event says so: look every
+            # POLL_S, not only at the next event (there is none until a coin comes)
+            deadline = time.monotonic() + self.timeout
+            while not slot_open(self.app) and time.monotonic() < deadline:
+                self.app.wait_for(slot_open, POLL_S)
             if self.drop_coin is not None:
                 self.drop_coin(value)
             elif not self.acceptor.insert(value):
