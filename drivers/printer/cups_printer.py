@@ -36,7 +36,6 @@ import logging
 import os
 import pwd
 import secrets
-import select
 import socket
 import sys
 import threading
@@ -62,6 +61,7 @@ from drivers.ports import (
 )
 from drivers.printer.pdf import count_pages
 from drivers.printer.reasons import as_list, fault_code, printer_status
+from drivers.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -129,33 +129,6 @@ def _burn(data: bytes) -> bool:
         return False
     ctypes.memset(id(data) + _BYTES_PAYLOAD, 0, len(data))
     return True
-
-
-class _Wakeup:
-    """A wake-up for the watcher thread (like :class:`threading.Event`, set from any
-    thread) that can also wait for a socket to become readable."""
-
-    def __init__(self) -> None:
-        self._r, self._w = socket.socketpair()
-        self._r.setblocking(False)
-        self._w.setblocking(False)
-
-    def set(self) -> None:
-        with contextlib.suppress(OSError):  # full: a wake-up is pending anyway
-            self._w.send(b"\0")
-
-    def clear(self) -> None:
-        with contextlib.suppress(OSError):
-            while self._r.recv(4096):
-                pass
-
-    def wait(self, timeout: float, watch: socket.socket | None = None) -> bool:
-        """Sleep until :meth:`set`, ``watch`` readable, or ``timeout``; clears the
-        wake-up. True when ``watch`` became readable."""
-        fds: list[socket.socket] = [self._r] if watch is None else [self._r, watch]
-        readable, _, _ = select.select(fds, [], [], max(0.0, timeout))
-        self.clear()
-        return watch is not None and watch in readable
 
 
 class PrinterNotReady(PrinterError):
@@ -276,7 +249,7 @@ class CupsPrinter:
         self._submit_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake = _Wakeup()
+        self._wake = Wakeup()
 
     # ------------------------------------------------------------------ connection
 

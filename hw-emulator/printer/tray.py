@@ -13,7 +13,6 @@ import contextlib
 import ctypes
 import json
 import os
-import select
 import shutil
 import threading
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.ports import EventSink, TrayChanged
+from drivers.wakeup import Wakeup
 
 FAULTS = (
     "none", "media-empty", "media-empty-after", "jam-after", "jammed", "offline",
@@ -190,7 +190,7 @@ class EmulatedTraySensor:
         self.poll_interval = poll_interval
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._wake = Wakeup()
 
     def occupied(self) -> bool:
         return self.tray.occupied()
@@ -211,7 +211,7 @@ class EmulatedTraySensor:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stopping.set()
-            os.write(self._wake_w, b"\0")
+            self._wake.set()
             thread.join(timeout=5)
 
     def _watch(self, sink: EventSink) -> None:
@@ -228,20 +228,18 @@ class EmulatedTraySensor:
                     sink(TrayChanged(occupied=now))
                 if following:
                     assert notify is not None
-                    notify.wait(self._wake_r)
+                    if self._wake.wait(None, notify.fd):
+                        notify.drain()
                 else:
-                    select.select([self._wake_r], [], [], self.poll_interval)
+                    self._wake.wait(self.poll_interval)
         finally:
             if notify is not None:
                 notify.close()
-            with contextlib.suppress(OSError):
-                while os.read(self._wake_r, 4096):
-                    pass
 
 
 class _Inotify:
     """Just enough of inotify(7) through libc: a watch on a folder and on each folder
-    inside it, and a wait until any of them changes."""
+    inside it; its ``fd`` becomes readable when any of them changes."""
 
     DIR_EVENTS = 0x100 | 0x200 | 0x40 | 0x80 | 0x400 | 0x800  # create, delete, moves, self
     FILE_EVENTS = 0x8 | 0x80 | 0x100 | 0x200  # close-write, moved-to, create, delete
@@ -282,13 +280,12 @@ class _Inotify:
             del self.watched[key]  # the kernel dropped the watch with the folder
         return True
 
-    def wait(self, wake: int) -> None:
-        """Sleep until something watched changes or ``wake`` is written; drain both."""
-        readable, _, _ = select.select([self.fd, wake], [], [])
-        if self.fd in readable:
-            with contextlib.suppress(OSError):
-                while os.read(self.fd, 65536):
-                    pass
+    def drain(self) -> None:
+        """Read away the events that woke the waiter (only *that* something changed
+        matters: the sensor looks at the tray again)."""
+        with contextlib.suppress(OSError):
+            while os.read(self.fd, 65536):
+                pass
 
     def close(self) -> None:
         os.close(self.fd)

@@ -54,7 +54,6 @@ import logging
 import os
 import queue
 import re
-import selectors
 import socket
 import socketserver
 import threading
@@ -64,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from drivers.wakeup import Wakeup
 from kiosk.runtime.config import parse_automation_address
 from kiosk.ui.widgets import Element
 
@@ -281,7 +281,7 @@ class AutomationServer:
         self._server: _TCPServer | _UnixServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake_r = self._wake_w = -1  # the accept loop's stop pipe, made by start()
+        self._stop_wake: Wakeup | None = None  # the accept loop's stop, made by start()
         self._connections: set[socket.socket] = set()
 
     @property
@@ -314,24 +314,20 @@ class AutomationServer:
         assert server is not None
         server.owner = self
         self._stopping.clear()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._stop_wake = Wakeup()
         server.timeout = 0  # handle_request() is called only once a client is waiting
         self._server = server
-        self._thread = threading.Thread(target=self._serve, args=(server,),
+        self._thread = threading.Thread(target=self._serve, args=(server, self._stop_wake),
                                         name="automation", daemon=False)
         self._thread.start()
         log.info("automation port listening on %s", self.address)
 
-    def _serve(self, server: _TCPServer | _UnixServer) -> None:
+    def _serve(self, server: _TCPServer | _UnixServer, wake: Wakeup) -> None:
         """Accept clients until :meth:`stop`; asleep in one ``select`` meanwhile (no
-        poll interval: the stop writes to a pipe the loop also waits on)."""
-        with selectors.DefaultSelector() as selector:
-            selector.register(server, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
-            while not self._stopping.is_set():
-                for key, _ in selector.select():
-                    if key.fileobj is server and not self._stopping.is_set():
-                        server.handle_request()
+        poll interval: the stop sets the wake-up the loop also waits on)."""
+        while not self._stopping.is_set():
+            if wake.wait(None, server) and not self._stopping.is_set():
+                server.handle_request()
 
     def service(self, ui: AutomationUI) -> int:
         """Answer every pending request (call from the main loop); returns how many."""
@@ -357,7 +353,8 @@ class AutomationServer:
                     with contextlib.suppress(FileNotFoundError):
                         Path(self._address).unlink()
             return
-        os.write(self._wake_w, b"\0")
+        if self._stop_wake is not None:
+            self._stop_wake.set()
         if self._thread is not None:
             self._thread.join(5)  # the accept loop has left; no new connection comes
         for conn in list(self._connections):
@@ -369,9 +366,9 @@ class AutomationServer:
             except queue.Empty:
                 break
         server.server_close()  # joins the connection threads
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if self._stop_wake is not None:
+            self._stop_wake.close()
+            self._stop_wake = None
         if isinstance(self._address, str):
             with contextlib.suppress(FileNotFoundError):
                 Path(self._address).unlink()
