@@ -249,11 +249,11 @@ class PrivateCups:
     def stop(self) -> None:
         """Stop cupsd (SIGTERM, then SIGKILL) and remove the state directory we created."""
         self._stopping.set()
+        with self._lock:
+            self._stop_cupsd()  # first: the supervisor sleeps in cupsd's wait()
         supervisor, self._supervisor = self._supervisor, None
         if supervisor is not None and supervisor is not threading.current_thread():
             supervisor.join(timeout=30)
-        with self._lock:
-            self._stop_cupsd()
         if self._own_root and not self.keep:
             shutil.rmtree(self.paths.root, ignore_errors=True)
 
@@ -293,29 +293,22 @@ class PrivateCups:
         drop-in's ``ExecStopPost``) and, ``restart_sec`` later, cupsd starts again."""
         while not self._stopping.is_set():
             proc = self._proc
-            if proc is None:
-                if self._stopping.wait(0.2):
-                    return
-                continue
-            try:
-                code = proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                continue
-            with self._lock:
-                if self._stopping.is_set() or proc is not self._proc:
-                    continue
-                self.exits.append(code)
-                self._stop_cupsd()
+            if proc is not None:
+                code = proc.wait()  # asleep until it ends; stop() ends it first
+                with self._lock:
+                    if self._stopping.is_set() or proc is not self._proc:
+                        continue  # stopped, or restart() replaced it
+                    self.exits.append(code)
+                    self._stop_cupsd()
+            # down (it died, or a start failed): start it again after RestartSec
             if self._stopping.wait(self.restart_sec or 0.0):
                 return
             with self._lock:
                 if self._stopping.is_set():
                     return
-                try:
-                    self._start(20.0)
-                except CupsdError:
-                    self._proc = None  # tried again after the next RestartSec
-                    continue
+                if self._proc is None:
+                    with contextlib.suppress(CupsdError):  # tried again after RestartSec
+                        self._start(20.0)
 
     # ------------------------------------------------------------------ internals
 
