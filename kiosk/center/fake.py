@@ -79,16 +79,24 @@ def tiny_pdf(pages: int, text: str = "TEST DOCUMENT") -> bytes:
             f"/Resources << /Font << /F1 {font_ref} 0 R >> >> >>".encode())
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return pdf_from_objects(objects)
+
+
+def pdf_from_objects(objects: list[bytes], *, trailer: bytes = b"/Root 1 0 R",
+                     subsection: bytes | None = None) -> bytes:
+    """A PDF of these object bodies (numbered from 1) with a classic xref table;
+    ``trailer`` is what follows ``/Size``, ``subsection`` replaces the xref's
+    ``0 N`` line (tests build malformed ones with it)."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
         out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
     xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+    out += b"xref\n" + (subsection or b"0 %d" % (len(objects) + 1)) + b"\n"
+    out += b"0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, trailer, xref)
     return bytes(out)
 
 

@@ -385,10 +385,6 @@ def _pattern(r: _Reader, key: str, value: Any) -> None:
         raise r.fail(key, f"is not a regular expression ({exc.msg} at {exc.pos})") from None
 
 
-def _user(r: _Reader, key: str, value: Any) -> None:
-    _check_user(r, key, value)
-
-
 _SECONDS = _number(0.0, MAX_SECONDS, above_low=True)
 _BOOL: _Check = _flag
 _ADDRESS = _whole(1, 255)  # a ccTalk address (0 is broadcast)
@@ -419,7 +415,7 @@ DEVICE_OPTIONS: dict[tuple[str, str], dict[str, _Check]] = {
         "fault_after": _whole(1, 10_000), **_BUS,
     },
     ("printer", "cups"): {
-        "queue": _text, "server": _text, "port": _whole(1, 65535), "user": _user,
+        "queue": _text, "server": _text, "port": _whole(1, 65535), "user": _check_user,
         "poll_interval": _SECONDS, "idle_heartbeat": _SECONDS,
         "job_timeout": _whole(1, int(MAX_SECONDS)), "spool_dir": _text, "media": _text,
         "lease": _whole(1, int(MAX_SECONDS)), "unavailable_after": _whole(1, 10_000),

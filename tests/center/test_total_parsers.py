@@ -29,6 +29,7 @@ from hw_emulator.center import CenterEmulator, documents
 from kiosk.center import envelope as env
 from kiosk.center import pdfpages
 from kiosk.center.client import HttpCenter, RequestState
+from kiosk.center.fake import pdf_from_objects
 from kiosk.core.menu import CertificateKind, ErrorCode
 from tests.center.test_envelope import Sample, accept, make_sample, reseal
 
@@ -40,17 +41,7 @@ LONG = b"9" * 5000  # beyond Python's 4,300-digit limit for int()
 def build_pdf(objects: list[bytes], *, trailer: bytes = b"/Root 1 0 R /Info 3 0 R",
               subsection: bytes | None = None) -> bytes:
     """A PDF in the page profile's syntax with these objects (numbered from 1)."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n" + (subsection or b"0 %d" % (len(objects) + 1)) + b"\n"
-    out += b"0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, trailer, xref)
-    return bytes(out)
+    return pdf_from_objects(objects, trailer=trailer, subsection=subsection)
 
 
 def good_objects(keywords: bytes = b"k") -> list[bytes]:

@@ -44,16 +44,6 @@ def test_the_dummy_driver_waits_on_file_descriptors(ui: PygameUI) -> None:
     assert ui._selector is not None and ui._waker is not None
 
 
-def test_wake_from_another_thread_ends_the_wait(ui: PygameUI) -> None:
-    ui.render(reach(State.IDLE).view())
-    timer = threading.Timer(0.2, ui.wake)
-    started = time.monotonic()
-    timer.start()
-    assert ui.wait(30.0) == []
-    assert time.monotonic() - started < 10.0
-    timer.join()
-
-
 def test_a_wake_before_the_wait_is_not_lost(ui: PygameUI) -> None:
     """A device thread may post and wake while the main loop is still dispatching."""
     ui.render(reach(State.IDLE).view())
