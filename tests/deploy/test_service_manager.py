@@ -190,14 +190,10 @@ def test_runs_with_the_units_hardening(manager: UserManager) -> None:
                           '[ui]\nkind = "null"\n[service_hours]\nopens = "00:00"\n'
                           'closes = "23:59"\nclosed_days = []\n')
         props = [f"--property={line}" for line in service_settings()]
-        prefix = Path(os.path.realpath(sys.executable)).parents[1]
-        if prefix.parts[1] in ("root", "home"):
-            # this machine's Python is under /root (pyenv), which ProtectHome=yes
-            # hides; the kiosk's venv uses Debian's /usr/bin/python3. Same
-            # protection, with only that interpreter shown again (read-only).
+        home, binds = _hidden_by_the_unit()
+        if home:
             props = [p.replace("ProtectHome=yes", "ProtectHome=tmpfs") for p in props]
-            props.append(f"--property=BindReadOnlyPaths={prefix}")
-        props += [f"--property={bind}" for bind in _repo_binds()]
+        props += [f"--property={bind}" for bind in binds]
         manager.run(
             "systemd-run", "--user", f"--unit={UNIT}", "--collect", *props,
             "--property=WatchdogSec=5", f"--property=ReadWritePaths={state}",
@@ -244,19 +240,34 @@ def test_kiosk_run_itself_under_systemd(manager: UserManager) -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _repo_binds() -> list[str]:
-    """PrivateTmp hides /tmp: a checkout that lives there (CI clones) is shown to
-    the unit again, read-only, at the same path."""
-    if REPO.resolve().parts[1:2] == ("tmp",) or str(REPO.resolve()).startswith("/var/tmp/"):
-        return [f"BindReadOnlyPaths={REPO.resolve()}"]
-    return []
+def _hidden_by_the_unit() -> tuple[bool, list[str]]:
+    """What the unit's own protections hide from the test's processes, shown again
+    read-only at the same paths: ``(home, binds)``.
+
+    In a store the kiosk runs from /opt/kiosk on Debian's /usr/bin/python3, which
+    nothing hides. A test runs from wherever the checkout was cloned, on whatever
+    interpreter made the venv: ProtectHome=yes hides a checkout or an interpreter
+    (pyenv) under /root or /home — the usual place for a clone on a new machine —
+    and PrivateTmp a checkout in /tmp or /var/tmp (CI clones). ``home`` says
+    ProtectHome must become ``tmpfs`` (still an empty /root and /home: a bind into
+    ``yes``'s inaccessible directory silently shows nothing), ``binds`` are the
+    BindReadOnlyPaths= lines for the checkout and the interpreter's prefix."""
+    home, binds = False, []
+    prefix = Path(os.path.realpath(sys.executable)).parents[1]
+    for path in sorted({prefix, REPO.resolve()}):
+        if path.parts[1] in ("root", "home"):
+            home = True
+        elif not (path.parts[1] == "tmp" or str(path).startswith("/var/tmp/")):
+            continue
+        binds.append(f"BindReadOnlyPaths={path}")
+    return home, binds
 
 
 def _as_user_unit(text: str, base: Path, wired: bool, log: str) -> str:
     """A unit of systemd/ as the test's user manager can run it: the venv and the
     emulator's folder moved, the lines a user manager cannot honour (switching
     users, system directories) dropped, a display-less SDL, the panel on a free port."""
-    prefix = Path(os.path.realpath(sys.executable)).parents[1]
+    home, binds = _hidden_by_the_unit()
     text = (text.replace("/opt/kiosk/venv/bin/", f"{REPO}/.venv/bin/")
             .replace("/run/kiosk-emu", str(base / "emu"))
             .replace("=/run/kiosk/", f"={base / 'run'}/")
@@ -275,11 +286,11 @@ def _as_user_unit(text: str, base: Path, wired: bool, log: str) -> str:
             continue
         if line == "Type=notify" and not wired:
             lines.append("Type=exec")
-        elif line == "ProtectHome=yes" and prefix.parts[1] in ("root", "home"):
-            lines += ["ProtectHome=tmpfs", f"BindReadOnlyPaths={prefix}"]
+        elif line == "ProtectHome=yes" and home:
+            lines.append("ProtectHome=tmpfs")
         elif line == "[Service]":
             lines += [line, f"StandardOutput=append:{base / log}",
-                      f"StandardError=append:{base / log}", *_repo_binds()]
+                      f"StandardError=append:{base / log}", *binds]
         else:
             lines.append(line)
     return "\n".join(lines) + "\n"
