@@ -11,6 +11,7 @@ one. Example::
     kiosk_transactions_total{outcome="completed"} 12
     kiosk_pages_printed_total{kind="document"} 30
     kiosk_device_faults_total{device="printer",code="media-jam"} 1
+    kiosk_left_behind_alarms_total{alarm="card_left"} 1
     kiosk_coinbox_yen 4200
     kiosk_hopper_coins{coin="100"} 37
 
@@ -62,6 +63,7 @@ class Metrics:
         self.pages: Counter[str] = Counter()
         self.faults: Counter[tuple[str, str]] = Counter()
         self.maintenance: Counter[str] = Counter()
+        self.left_behind_alarms: Counter[str] = Counter()
         self.gauges = Gauges()
         self._lock = threading.Lock()
 
@@ -84,6 +86,12 @@ class Metrics:
         with self._lock:
             self.maintenance[action] += 1
 
+    def left_behind(self, alarm: str) -> None:
+        """A left-behind alarm (``card_left``, ``printout_left``) escalated to the staff
+        alert: the item really stayed behind, so the fleet may want to know."""
+        with self._lock:
+            self.left_behind_alarms[alarm] += 1
+
     def set_gauges(self, gauges: Gauges) -> None:
         with self._lock:
             self.gauges = gauges
@@ -94,6 +102,7 @@ class Metrics:
         with self._lock:
             tx, pages = dict(self.transactions), dict(self.pages)
             faults, maint, g = dict(self.faults), dict(self.maintenance), self.gauges
+            alarms = dict(self.left_behind_alarms)
         out: list[str] = []
 
         def family(name: str, kind: str, help_text: str,
@@ -117,6 +126,9 @@ class Metrics:
         family("kiosk_maintenance_actions_total", "counter",
                "Maintenance actions carried out, by action.",
                [(f'{{action="{_label(k)}"}}', v) for k, v in sorted(maint.items())])
+        family("kiosk_left_behind_alarms_total", "counter",
+               "Left-behind alarms (card, printout) that reached the staff alert, by alarm.",
+               [(f'{{alarm="{_label(k)}"}}', v) for k, v in sorted(alarms.items())])
         family("kiosk_coinbox_yen", "gauge",
                "Yen inserted since the coin box was last emptied.", [("", g.coinbox_yen)])
         family("kiosk_coinbox_kept_yen", "gauge",
