@@ -51,7 +51,7 @@ from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
 from kiosk.core.session import Session
 from kiosk.core.states import State, View
-from kiosk.runtime import watchdog
+from kiosk.runtime import heap, watchdog
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.certificates import certificate_expired
 from kiosk.runtime.config import Config
@@ -785,6 +785,7 @@ class Executor:
                     residue += [f"print job: {r}" for r in check(job)]
             if residue:
                 log.error("wipe left: %s", "; ".join(residue))
+            heap.release()  # the freed pages of the session's data back to the kernel
             return ev.WipeDone(clean=not residue)
 
         self._lane("printer", call, lambda exc: ev.WipeDone(clean=False))
