@@ -1,4 +1,4 @@
-"""Maintenance mode: login, lockout, the staff and engineer menus, as a pure machine.
+"""Maintenance mode: login, the login guard, the staff and engineer menus, as a pure machine.
 
 Theory of operation. The session builds one :class:`Maintenance` per visit (key
 switch or the idle gesture) and hands it every :class:`MaintenanceEvent`. The
@@ -9,18 +9,31 @@ mode never reads a clock, never hashes and never touches a device:
   :class:`VerifyMaintenancePassword` (the password hidden from ``repr``; the
   buffer is cleared at once) and the runtime, which owns the slow scrypt check
   and the clock, answers :class:`MaintenancePasswordChecked` with the time it
-  checked. ``max_attempts`` wrong passwords in a row lock entry for ``lockout``
-  seconds; the count lives in a :class:`LoginGuard` that outlives the visit (the
-  runtime's factory holds it), and the time arrives only as event data (and as
-  the visit's start time, given to the constructor by the runtime).
+  checked.
+* **The login guard** (:class:`LoginGuard`, one per kiosk, outliving the visit)
+  counts wrong passwords in a row *per role*, and only for a role that has a
+  password (tries at a role without one cannot succeed, so they cost nothing).
+  The staff corner is in reach of every customer, so nothing a passer-by does
+  in a few taps may shut the staff out: the first ``wait_from - 1`` wrong
+  passwords cost nothing, from the ``wait_from``-th on each one makes that
+  role's keyboard wait ``first_wait`` seconds, doubled each time up to
+  ``max_wait``; only ``lock_after`` wrong passwords in a row lock that role
+  hard. A hard lock has no timeout: an engineer login clears a staff lock, and
+  only the physical maintenance key (:class:`UnlockedByKey`, sent by the runtime
+  when a visit was opened with the key) clears an engineer lock. The time
+  arrives only as event data: the visit's start time (given to the
+  constructor), each verdict's time and :class:`ClockTick`, which the mode asks
+  for with :class:`RequestTick` while a wait is shown, to count it down.
 * **Menus.** Every device action is a :class:`MaintenanceCommand`; its result comes
   back as :class:`ActionFinished` and the device picture as :class:`StatusReported`
   (the runtime sends a fresh one after every action). One action runs at a time.
 * **Roles.** Staff see status, test print, paper jam, hopper refill, coin box,
   incidents, alerts and out of service; the engineer sees all that plus the
-  self-tests and the system page (version, config in effect, export).
-* **Audit.** Login outcomes, lockouts and log out are emitted as
-  :class:`MaintenanceAudit`; the runtime audits each action command it executes.
+  self-tests, the system page (version, config in effect, export) and, from the
+  status page, each role's wrong passwords and locks (:class:`LoginRecord`).
+* **Audit.** Login outcomes, waits, hard locks, their clearing and log out are
+  emitted as :class:`MaintenanceAudit`; the runtime audits each action command
+  it executes.
 
 Nothing personal passes through here: device codes, yen, incident ids, counts.
 """
@@ -28,6 +41,8 @@ Nothing personal passes through here: device codes, yen, incident ids, counts.
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from kiosk.core.commands import Command
@@ -42,7 +57,7 @@ class Role(enum.StrEnum):
 class Page(enum.StrEnum):
     ROLE = "role"  # who are you?
     PASSWORD = "password"  # on-screen keyboard  # noqa: S105 — a page name
-    LOCKED = "locked"  # too many wrong passwords
+    LOCKED = "locked"  # the chosen role is locked hard (too many wrong passwords)
     MENU = "menu"
     STATUS = "status"
     HOPPERS = "hoppers"  # choose the hopper to refill
@@ -52,6 +67,7 @@ class Page(enum.StrEnum):
     ALERTS = "alerts"
     SELFTEST = "selftest"  # engineer
     SYSTEM = "system"  # engineer: version, config, export
+    LOGINS = "logins"  # engineer, from the status page: each role's wrong passwords, locks
     CONFIRM = "confirm"
 
 
@@ -72,14 +88,14 @@ class Action(enum.StrEnum):
     EXPORT = "export"
 
 
-ENGINEER_PAGES = frozenset({Page.SELFTEST, Page.SYSTEM})
+ENGINEER_PAGES = frozenset({Page.SELFTEST, Page.SYSTEM, Page.LOGINS})
 ENGINEER_ACTIONS = frozenset({Action.SELFTEST_CARD, Action.SELFTEST_COINS,
                               Action.SELFTEST_PRINTER, Action.EXPORT})
 #: Actions that change money or service ask "are you sure?" first.
 CONFIRMED_ACTIONS = frozenset({Action.COLLECT, Action.PAY_INCIDENT, Action.REFILL,
                                Action.OUT_OF_SERVICE, Action.BACK_IN_SERVICE})
 MENU_PAGES = (Page.STATUS, Page.HOPPERS, Page.COINBOX, Page.INCIDENTS, Page.ALERTS,
-              Page.SELFTEST, Page.SYSTEM)
+              Page.SELFTEST, Page.SYSTEM, Page.LOGINS)
 #: Characters of the on-screen keyboard (``kiosk passwd`` accepts only these).
 PASSWORD_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 MAX_PASSWORD = 32
@@ -219,6 +235,19 @@ class MaintenancePasswordChecked(MaintenanceEvent):
 
 
 @dataclass(frozen=True)
+class ClockTick(MaintenanceEvent):
+    """The runtime's clock (seconds), sent when :class:`RequestTick` asked for it."""
+
+    at: float
+
+
+@dataclass(frozen=True)
+class UnlockedByKey(MaintenanceEvent):
+    """This visit was opened with the physical maintenance key: every role's wrong
+    passwords and lock are forgiven (whoever holds the key is staff)."""
+
+
+@dataclass(frozen=True)
 class PageChosen(MaintenanceEvent):
     page: Page
 
@@ -299,6 +328,13 @@ class RefreshStatus(MaintenanceCommand):
 
 
 @dataclass(frozen=True)
+class RequestTick(MaintenanceCommand):
+    """Send a :class:`ClockTick` in ``after`` seconds (at most 1): a wait is shown."""
+
+    after: float
+
+
+@dataclass(frozen=True)
 class PrintTestPage(MaintenanceCommand):
     pattern: bool = False  # the engineer's test pattern rather than the staff's test page
 
@@ -347,44 +383,119 @@ class ExportLogs(MaintenanceCommand):
     pass
 
 
-# ------------------------------------------------------------------ lockout
+# ------------------------------------------------------------------ the login guard
+
+
+@dataclass(frozen=True)
+class RoleTries:
+    """One role's wrong passwords in a row, the wait they cause and its hard lock.
+
+    ``wait_until`` is on the runtime's clock (as event data gives it)."""
+
+    failures: int = 0
+    wait_until: float | None = None
+    locked: bool = False
 
 
 class LoginGuard:
-    """Wrong passwords in a row and the lock they cause; shared by every visit.
+    """Wrong passwords per role, the growing wait and the hard lock; shared by every visit.
 
     Pure: times are given by the caller (the runtime's clock, as event data).
+    ``armed`` are the roles that have a password; the others are never counted.
+    Subclasses persist the state by overriding :meth:`_changed`.
     """
 
-    def __init__(self, max_attempts: int = 5, lockout: float = 900.0) -> None:
-        self.max_attempts = max_attempts
-        self.lockout = lockout
-        self.failures = 0
-        self.locked_until: float | None = None
+    def __init__(self, lock_after: int = 20, max_wait: float = 60.0, *, wait_from: int = 3,
+                 first_wait: float = 1.0, armed: Iterable[Role] = tuple(Role)) -> None:
+        self.lock_after = lock_after
+        self.max_wait = max_wait  # the longest wait between two tries
+        self.wait_from = wait_from
+        self.first_wait = first_wait
+        self.armed = frozenset(armed)
+        self._tries: dict[Role, RoleTries] = {}
 
-    def locked(self, now: float) -> bool:
-        if self.locked_until is None:
+    # ------------------------------------------------------------------ reading
+
+    def counts(self, role: Role) -> bool:
+        """True if tries at ``role`` are counted (it has a password)."""
+        return role in self.armed
+
+    def tries(self, role: Role) -> RoleTries:
+        return self._tries.get(role, RoleTries())
+
+    @property
+    def failures(self) -> int:
+        """Wrong passwords in a row, all roles together (each role counts its own)."""
+        return sum(t.failures for t in self._tries.values())
+
+    def locked(self, role: Role) -> bool:
+        return self.tries(role).locked
+
+    def wait_left(self, role: Role, now: float) -> float:
+        until = self.tries(role).wait_until
+        return max(0.0, until - now) if until is not None else 0.0
+
+    def attempts_left(self, role: Role) -> int:
+        return max(0, self.lock_after - self.tries(role).failures)
+
+    def wait_after(self, failures: int) -> float:
+        """Seconds the keyboard waits after the ``failures``-th wrong password in a row."""
+        if failures < self.wait_from:
+            return 0.0
+        doublings = min(failures - self.wait_from, 64)  # 2 ** 64 s is past any cap
+        return float(min(self.max_wait, self.first_wait * 2 ** doublings))
+
+    # ------------------------------------------------------------------ changing
+
+    def failed(self, role: Role, now: float) -> RoleTries:
+        """Count one wrong password for ``role`` at ``now``; its state afterwards."""
+        if not self.counts(role):
+            return self.tries(role)
+        failures = min(self.tries(role).failures + 1, self.lock_after)
+        if failures >= self.lock_after:
+            state = RoleTries(failures, None, locked=True)
+        else:
+            wait = self.wait_after(failures)
+            state = RoleTries(failures, now + wait if wait > 0 else None)
+        self._tries[role] = state
+        self._changed(now)
+        return state
+
+    def succeeded(self, role: Role, now: float) -> None:
+        self.clear(role, now)
+
+    def clear(self, role: Role, now: float) -> bool:
+        """Forget ``role``'s wrong passwords, wait and lock; True if there was any."""
+        if self.tries(role) == RoleTries():
             return False
-        if now >= self.locked_until:
-            self.locked_until = None
-            self.failures = 0
-            return False
+        self._tries.pop(role, None)
+        self._changed(now)
         return True
 
-    def seconds_left(self, now: float) -> float:
-        return max(0.0, self.locked_until - now) if self.locked_until is not None else 0.0
+    def _restore(self, role: Role, state: RoleTries) -> None:
+        """Set a role's state as saved (for subclasses that persist it)."""
+        if state == RoleTries():
+            self._tries.pop(role, None)
+        else:
+            self._tries[role] = state
 
-    def failed(self, now: float) -> bool:
-        """Count one wrong password; True when this one locks entry."""
-        self.failures += 1
-        if self.failures >= self.max_attempts:
-            self.locked_until = now + self.lockout
-            return True
-        return False
+    def _changed(self, now: float) -> None:
+        """Called after every change, with the caller's time; persist here."""
 
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.locked_until = None
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """What the engineer's Logins page (from Device status) says about one role's login.
+
+    ``failures`` and ``locked`` are as they were before this visit cleared them;
+    ``cleared`` is ``"login"`` (by the engineer's login, or the role's own) or
+    ``"key"``; ``armed`` False when the role has no password (it cannot log in)."""
+
+    role: Role
+    failures: int = 0
+    locked: bool = False
+    cleared: str = ""
+    armed: bool = True
 
 
 # ------------------------------------------------------------------ the view
@@ -406,15 +517,17 @@ class MaintenanceView:
     login_role: Role | None = None  # chosen on the login page
     typed: int = 0  # password characters typed (never the characters)
     verifying: bool = False
-    attempts_left: int = 0
-    locked_minutes: int = 0
-    notice: str = ""  # wrong_password | locked | not_allowed | login_ok
+    attempts_left: int = 0  # wrong passwords the chosen role has left before its hard lock
+    counted: bool = True  # False for a role with no password: its tries cost nothing
+    wait_seconds: int = 0  # the chosen role's keyboard waits this long (whole seconds)
+    notice: str = ""  # wrong_password | wait | locked | not_allowed | login_ok
     busy: Action | None = None
     result: ActionFinished | None = None
     status: MaintenanceStatus = MaintenanceStatus()
     keypad: str = ""  # digits typed on the count keypad
     hopper: int = 0  # coin value of the hopper being refilled
     pending: Pending | None = None
+    logins: tuple[LoginRecord, ...] = ()  # the engineer's: every role's login guard
 
 
 # ------------------------------------------------------------------ the machine
@@ -425,14 +538,16 @@ class Maintenance:
 
     def __init__(self, guard: LoginGuard, now: float) -> None:
         self._guard = guard
+        self._now = now  # the latest runtime time this visit has heard of
+        self._tick_asked = False  # one RequestTick in flight at most
         self._password = bytearray()
         self._finished = False
         self._out: list[Command] = []
-        locked = guard.locked(now)
-        self._view = MaintenanceView(
-            page=Page.LOCKED if locked else Page.ROLE,
-            attempts_left=guard.max_attempts - guard.failures,
-            locked_minutes=_minutes(guard.seconds_left(now)) if locked else 0)
+        #: each role's guard state as this visit found it, for the engineer's page
+        self._records = {role: LoginRecord(role, guard.tries(role).failures,
+                                           guard.locked(role), armed=guard.counts(role))
+                         for role in Role}
+        self._view = MaintenanceView(page=Page.ROLE)
 
     @property
     def finished(self) -> bool:
@@ -488,7 +603,14 @@ class Maintenance:
             case LogOut():
                 self._leave("logout")
             case MaintenancePasswordChecked():
+                self._seen(event.at)
                 self._checked(event)
+            case ClockTick(at=at):
+                self._seen(at)
+                self._tick_asked = False
+                self._show_wait()
+            case UnlockedByKey():
+                self._unlock_by_key()
             case StatusReported(status=status):
                 self._set(status=status)
             case ActionFinished():
@@ -506,28 +628,38 @@ class Maintenance:
         v = self._view
         if v.page is Page.LOCKED:
             if isinstance(event, MaintenanceBack):
-                self._leave("logout")
+                self._set(page=Page.ROLE, login_role=None, notice="")
             return
+        waiting = v.wait_seconds > 0
         match event:
             case RoleChosen(role=role) if v.page is Page.ROLE:
                 self._forget_password()
-                self._set(page=Page.PASSWORD, login_role=role, typed=0, notice="")
+                if self._guard.locked(role):  # choosing it is not a try: nothing audited
+                    self._set(page=Page.LOCKED, login_role=role, typed=0, notice="locked",
+                              attempts_left=0, wait_seconds=0)
+                    return
+                self._set(page=Page.PASSWORD, login_role=role, typed=0, notice="",
+                          attempts_left=self._guard.attempts_left(role),
+                          counted=self._guard.counts(role), wait_seconds=0)
+                self._show_wait()
             case MaintenanceBack() if v.page is Page.PASSWORD and not v.verifying:
                 self._forget_password()
-                self._set(page=Page.ROLE, login_role=None, typed=0, notice="")
+                self._set(page=Page.ROLE, login_role=None, typed=0, notice="", wait_seconds=0)
             case MaintenanceBack() if v.page is Page.ROLE:
                 self._leave("logout")
-            case PasswordKey(char=char) if v.page is Page.PASSWORD and not v.verifying:
+            case PasswordKey(char=char) if v.page is Page.PASSWORD and not v.verifying \
+                    and not waiting:
                 if len(char) == 1 and char in PASSWORD_CHARS \
                         and len(self._password) < MAX_PASSWORD:
                     self._password.append(ord(char))
                     self._set(typed=len(self._password), notice="")
-            case PasswordErase() if v.page is Page.PASSWORD and not v.verifying:
+            case PasswordErase() if v.page is Page.PASSWORD and not v.verifying and not waiting:
                 if self._password:
                     self._password[-1] = 0
                     del self._password[-1]
                 self._set(typed=len(self._password))
-            case PasswordSubmit() if v.page is Page.PASSWORD and not v.verifying:
+            case PasswordSubmit() if v.page is Page.PASSWORD and not v.verifying \
+                    and not waiting:
                 if not self._password or v.login_role is None:
                     return
                 password = self._password.decode("ascii")
@@ -539,29 +671,94 @@ class Maintenance:
         v = self._view
         if not v.verifying or v.login_role is not event.role or self._logged_in():
             return
-        guard = self._guard
-        if guard.locked(event.at):
-            self._set(page=Page.LOCKED, verifying=False,
-                      locked_minutes=_minutes(guard.seconds_left(event.at)), notice="locked")
-            self._emit(MaintenanceAudit("login_refused", event.role.value, "locked"))
+        guard, role = self._guard, event.role
+        if guard.locked(role):  # locked by another visit while this check ran
+            self._set(page=Page.LOCKED, verifying=False, notice="locked", attempts_left=0)
+            self._emit(MaintenanceAudit("login_refused", role.value, "locked"))
+            return
+        if guard.wait_left(role, event.at) > 0:  # a try made while its role waits
+            self._set(verifying=False, notice="wait")
+            self._emit(MaintenanceAudit("login_refused", role.value, "wait"))
+            self._show_wait()
             return
         if event.ok:
-            guard.succeeded()
-            self._set(page=Page.MENU, role=event.role, verifying=False, notice="login_ok",
-                      attempts_left=guard.max_attempts)
-            self._emit(MaintenanceAudit("login", event.role.value), RefreshStatus())
+            self._logged_in_as(role, event.at)
             return
-        locks = guard.failed(event.at)
-        self._emit(MaintenanceAudit("login_failed", event.role.value,
-                                    f"attempt {guard.failures} of {guard.max_attempts}"))
-        if locks:
-            self._set(page=Page.LOCKED, verifying=False, notice="locked",
-                      locked_minutes=_minutes(guard.seconds_left(event.at)), attempts_left=0)
-            self._emit(MaintenanceAudit("locked", event.role.value,
-                                        f"{int(guard.lockout)} s"))
-        else:
-            self._set(verifying=False, notice="wrong_password",
-                      attempts_left=guard.max_attempts - guard.failures)
+        if not guard.counts(role):
+            self._set(verifying=False, notice="wrong_password", counted=False)
+            self._emit(MaintenanceAudit("login_failed", role.value, "no password set"))
+            return
+        state = guard.failed(role, event.at)
+        self._records[role] = replace(self._records[role], failures=state.failures,
+                                      locked=state.locked)
+        detail = f"attempt {state.failures} of {guard.lock_after}"
+        wait = guard.wait_left(role, event.at)
+        if wait > 0:
+            detail += f", wait {wait:g} s"
+        self._emit(MaintenanceAudit("login_failed", role.value, detail))
+        if state.locked:
+            self._set(page=Page.LOCKED, verifying=False, notice="locked", attempts_left=0,
+                      wait_seconds=0)
+            self._emit(MaintenanceAudit("locked", role.value,
+                                        f"after {state.failures} wrong passwords"))
+            return
+        self._set(verifying=False, notice="wrong_password",
+                  attempts_left=guard.attempts_left(role))
+        self._show_wait()
+
+    def _logged_in_as(self, role: Role, at: float) -> None:
+        """A right password: that role's count goes; an engineer's clears the staff's too."""
+        guard = self._guard
+        if self._records[role].failures and not self._records[role].cleared:
+            self._records[role] = replace(self._records[role], cleared="login")
+        guard.succeeded(role, at)
+        self._emit(MaintenanceAudit("login", role.value))
+        if role is Role.ENGINEER:
+            self._clear(Role.STAFF, "engineer login", "login")
+        self._set(page=Page.MENU, role=role, verifying=False, notice="login_ok",
+                  attempts_left=guard.lock_after, wait_seconds=0,
+                  logins=tuple(self._records[r] for r in Role) if role is Role.ENGINEER
+                  else ())
+        self._emit(RefreshStatus())
+
+    def _clear(self, role: Role, by: str, cleared: str) -> None:
+        """Forgive ``role``'s wrong passwords (and lock), audited as done ``by``."""
+        was = self._guard.tries(role)
+        if not self._guard.clear(role, self._now):
+            return
+        self._emit(MaintenanceAudit("lock_cleared" if was.locked else "tries_cleared",
+                                    role.value, by))
+        if not self._records[role].cleared:
+            self._records[role] = replace(self._records[role], cleared=cleared)
+
+    def _unlock_by_key(self) -> None:
+        for role in Role:
+            self._clear(role, "key", "key")
+        v = self._view
+        if v.page is Page.LOCKED:
+            self._set(page=Page.ROLE, login_role=None, notice="")
+        elif v.page is Page.PASSWORD and v.login_role is not None:
+            self._set(attempts_left=self._guard.attempts_left(v.login_role))
+            self._show_wait()
+
+    def _seen(self, at: float) -> None:
+        self._now = max(self._now, at)
+
+    def _show_wait(self) -> None:
+        """Show what is left of the chosen role's wait; ask for a tick while it lasts."""
+        v = self._view
+        if v.page is not Page.PASSWORD or v.login_role is None or v.verifying:
+            return
+        left = self._guard.wait_left(v.login_role, self._now)
+        if left <= 0:
+            if v.wait_seconds or v.notice == "wait":
+                self._set(wait_seconds=0, notice="wrong_password")
+            return
+        self._set(wait_seconds=math.ceil(left), notice="wait")
+        if not self._tick_asked:
+            self._tick_asked = True
+            # wake when the whole seconds shown change: 3.4 s left shows 4, tick in 0.4
+            self._emit(RequestTick(left - math.ceil(left) + 1))
 
     # ------------------------------------------------------------------ menus
 
@@ -601,6 +798,8 @@ class Maintenance:
             self._set(page=_page_of(v.pending.action), pending=None)
         elif v.page is Page.REFILL:
             self._set(page=Page.HOPPERS, keypad="")
+        elif v.page is Page.LOGINS:
+            self._set(page=Page.STATUS, notice="")
         else:
             self._set(page=Page.MENU, result=None, notice="")
 
@@ -662,8 +861,3 @@ def _page_of(action: Action) -> Page:
     """Where the user returns after confirming or cancelling ``action``."""
     return {Action.REFILL: Page.HOPPERS, Action.COLLECT: Page.COINBOX,
             Action.PAY_INCIDENT: Page.INCIDENTS}.get(action, Page.MENU)
-
-
-def _minutes(seconds: float) -> int:
-    whole = round(seconds)
-    return max(1, (whole + 59) // 60)

@@ -76,6 +76,11 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TOML_DEPTH = 32  # arrays and inline tables inside each other; tomllib recurses on them
 MAX_SECONDS = 7 * 24 * 3600.0  # no timeout or lockout of the kiosk is longer than a week
 MAX_PIXELS = 16384
+#: the longest wait between two maintenance logins of one role (an hour; the
+#: keyboard counts it down, so it holds the maintenance screen that long)
+MAX_LOGIN_WAIT = 3600.0
+#: ``[maintenance]`` keys of the old shared timed lock: accepted and checked, not used
+RETIRED_MAINTENANCE_KEYS = ("max_attempts", "lockout")
 #: AF_UNIX ``sun_path`` is 108 bytes including the terminating NUL
 MAX_UNIX_PATH = 107
 
@@ -142,13 +147,26 @@ class MaintenanceSection:
     """Who may operate the kiosk's program, and where maintenance writes.
 
     Passwords are stored only as hashes (``kiosk passwd`` writes them); an empty
-    hash means that role cannot log in.
+    hash means that role cannot log in, and tries at it are not counted.
+
+    Wrong passwords are counted per role, in a row. The ``wait_from``-th and each
+    later one make that role's keyboard wait ``first_wait`` seconds, doubled each
+    time, at most ``max_wait``; the ``lock_after``-th locks that role until an
+    engineer logs in (a staff lock) or the maintenance key is turned (either).
+
+    ``max_attempts`` and ``lockout`` (a 15-minute lock of both roles after five
+    wrong passwords, which any customer could set off) are retired: still read
+    and checked, so that an old file starts as before, but not used; the names
+    are in ``retired``.
     """
 
     staff_password: str = ""  # hash of the store staff's password
     engineer_password: str = ""  # hash of the service engineer's password
-    max_attempts: int = 5  # wrong passwords in a row before entry is locked
-    lockout: float = 900.0  # seconds entry stays locked
+    lock_after: int = 20  # wrong passwords in a row (per role) before its hard lock
+    wait_from: int = 3  # the wrong password in a row (per role) that starts the waits
+    first_wait: float = 1.0  # seconds of the first wait; each further one doubles it
+    max_wait: float = 60.0  # the longest wait (seconds) between two tries of a role
+    retired: tuple[str, ...] = ()  # retired keys the file still sets (not used)
     audit_log: Path | None = None  # entry/action/exit records (no personal data)
     metrics_file: Path | None = None  # Prometheus textfile for node_exporter
     export_dir: Path | None = None  # where log and journal exports go (a USB stick)
@@ -566,17 +584,23 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
         raise r.fail("automation.enabled", "the automation port is for test and development "
                      "kiosks only: it needs kiosk.development = true (never in a store)")
 
-    m = r.table(data, "maintenance", _names(MaintenanceSection))
+    m = r.table(data, "maintenance",
+                (_names(MaintenanceSection) - {"retired"}) | set(RETIRED_MAINTENANCE_KEYS))
+    # retired keys are still checked as they were, so a file run accepted stays accepted
     attempts = r.get(m, "maintenance", "max_attempts", int, 5)
     if attempts < 1:
         raise r.fail("maintenance.max_attempts", "must be at least 1")
     if attempts > 1000:
         raise r.fail("maintenance.max_attempts", "must be at most 1000")
+    r.positive(m, "maintenance", "lockout", 900.0)
     maintenance = MaintenanceSection(
         staff_password=r.get(m, "maintenance", "staff_password", str, ""),
         engineer_password=r.get(m, "maintenance", "engineer_password", str, ""),
-        max_attempts=attempts,
-        lockout=r.positive(m, "maintenance", "lockout", 900.0),
+        lock_after=r.integer(m, "maintenance", "lock_after", 20, 1, 1000),
+        wait_from=r.integer(m, "maintenance", "wait_from", 3, 1, 1000),
+        first_wait=r.positive(m, "maintenance", "first_wait", 1.0, maximum=MAX_LOGIN_WAIT),
+        max_wait=r.positive(m, "maintenance", "max_wait", 60.0, maximum=MAX_LOGIN_WAIT),
+        retired=tuple(k for k in RETIRED_MAINTENANCE_KEYS if k in m),
         audit_log=r.path(m, "maintenance", "audit_log", base),
         metrics_file=r.path(m, "maintenance", "metrics_file", base),
         export_dir=r.path(m, "maintenance", "export_dir", base))

@@ -8,6 +8,22 @@ installs :class:`MaintenanceActions` as ``app.maintenance_actions``: every
 scrypt check, hoppers, the printer, the journal, files) runs on a lane; results
 come back with ``app.post``.
 
+The login guard (:class:`PersistentGuard`) keeps each role's wrong passwords, the
+wait they cause and its hard lock in ``<state_dir>/maintenance-lock.json``, so
+pulling the plug resets nothing::
+
+    {"version": 2, "at": 1764683000.0,
+     "roles": {"staff": {"failures": 4, "wait_for": 1.5, "locked": false},
+               "engineer": {"failures": 0, "wait_for": 0.0, "locked": false}}}
+
+``at`` is the wall clock when it was written, ``wait_for`` the seconds of wait
+then left. A file in the old shared-counter form (``{"failures", "locked_for",
+"at"}``), or one that cannot be read, counts as no wrong passwords at all.
+While the password page shows a wait, the mode asks for :class:`RequestTick`;
+the ``maintenance-clock`` lane sleeps that long (at most a second) and answers
+with a :class:`ClockTick` on the monotonic clock. A visit opened with the key
+switch is told :class:`UnlockedByKey` right after it is entered.
+
 The audit log (``[maintenance] audit_log``) is a JSON-lines file, one record per
 entry, login, action and exit, also sent to the ``kiosk.audit`` logger::
 
@@ -25,6 +41,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -34,7 +51,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
@@ -51,6 +68,7 @@ from kiosk.core.maintenance_mode import (
     Action,
     ActionFinished,
     ClearPaperJam,
+    ClockTick,
     CoinBox,
     CollectCoinBox,
     DeviceStatus,
@@ -67,10 +85,13 @@ from kiosk.core.maintenance_mode import (
     Problem,
     RefillHopper,
     RefreshStatus,
+    RequestTick,
     Role,
+    RoleTries,
     SelfTest,
     SetOutOfService,
     StatusReported,
+    UnlockedByKey,
     VerifyMaintenancePassword,
     problem_of,
 )
@@ -79,7 +100,7 @@ from kiosk.runtime.app import _JobRegistered
 from kiosk.runtime.config import Config
 from kiosk.runtime.metrics import Gauges, Metrics
 from kiosk.runtime.money import IncidentCode, Purpose, TxnState
-from kiosk.runtime.passwords import verify_password
+from kiosk.runtime.passwords import is_hash, verify_password
 
 if TYPE_CHECKING:
     from kiosk.runtime.app import KioskApp
@@ -103,11 +124,16 @@ def software_version() -> str:
 
 def mode_factory(config: Config, *,
                  clock: Callable[[], float] = time.monotonic) -> MaintenanceFactory:
-    """One :class:`Maintenance` per visit; the wrong-password count outlives visits
+    """One :class:`Maintenance` per visit; the wrong-password counts outlive visits
     and, through ``<state_dir>/maintenance-lock.json``, restarts of the kiosk."""
     m = config.maintenance
+    if m.retired:
+        log.warning("[maintenance] %s: retired with the timed lock (docs/maintenance.md), "
+                    "not used; lock_after, wait_from, first_wait and max_wait apply",
+                    ", ".join(m.retired))
     guard = PersistentGuard(config.kiosk.state_dir / "maintenance-lock.json",
-                            m.max_attempts, m.lockout, clock=clock)
+                            m.lock_after, m.max_wait, wait_from=m.wait_from,
+                            first_wait=m.first_wait, armed=armed_roles(config), clock=clock)
 
     def factory() -> MaintenanceMode:
         return Maintenance(guard, clock())
@@ -115,49 +141,90 @@ def mode_factory(config: Config, *,
     return factory
 
 
+def stored_hash(config: Config, role: Role) -> str:
+    m = config.maintenance
+    return m.staff_password if role is Role.STAFF else m.engineer_password
+
+
+def armed_roles(config: Config) -> frozenset[Role]:
+    """The roles with a usable password hash: only tries at these are counted (an
+    empty or broken hash never verifies, so a try there costs nothing)."""
+    return frozenset(role for role in Role if is_hash(stored_hash(config, role)))
+
+
 class PersistentGuard(LoginGuard):
     """A :class:`LoginGuard` that survives a restart, so pulling the plug does not
-    reset a lockout. The file holds the count and the seconds of lock left (no
-    password, no role)."""
+    reset a count, a wait or a hard lock. The file (see the module docstring) holds
+    per role the count, the seconds of wait left and the lock; no password."""
 
-    def __init__(self, path: Path, max_attempts: int, lockout: float, *,
+    VERSION = 2
+
+    def __init__(self, path: Path, lock_after: int = 20, max_wait: float = 60.0, *,
+                 wait_from: int = 3, first_wait: float = 1.0,
+                 armed: frozenset[Role] | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time) -> None:
-        super().__init__(max_attempts, lockout)
+        super().__init__(lock_after, max_wait, wait_from=wait_from, first_wait=first_wait,
+                         armed=tuple(Role) if armed is None else armed)
         self.path = path
         self._clock, self._wall = clock, wall_clock
         try:
             saved = json.loads(path.read_text("utf-8"))
-            self.failures = min(int(saved.get("failures", 0)), max_attempts)
-            left = float(saved.get("locked_for", 0.0)) - (wall_clock() - float(saved["at"]))
-            if left > 0:
-                self.locked_until = clock() + min(left, lockout)
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            log.warning("maintenance lock state unreadable (%s): no wrong passwords counted",
+                        type(exc).__name__)
+            return
+        if not (isinstance(saved, dict) and saved.get("version") == self.VERSION):
+            # the old shared counter says nothing about which role was tried
+            log.warning("maintenance lock state in an old or unknown form: reset")
+            return
+        for role, state in self._parse(saved).items():
+            self._restore(role, state)
 
-    def failed(self, now: float) -> bool:
-        locks = super().failed(now)
-        self._save(now)
-        return locks
+    def _parse(self, saved: dict[str, Any]) -> dict[Role, RoleTries]:
+        at, roles = saved.get("at"), saved.get("roles")
+        if not _number(at) or not isinstance(roles, dict):
+            log.warning("maintenance lock state malformed: reset")
+            return {}
+        elapsed = self._wall() - at
+        out: dict[Role, RoleTries] = {}
+        for role in Role:
+            entry = roles.get(role.value)
+            if entry is None:
+                continue
+            failures = entry.get("failures") if isinstance(entry, dict) else None
+            wait_for = entry.get("wait_for", 0.0) if isinstance(entry, dict) else None
+            locked = entry.get("locked", False) if isinstance(entry, dict) else None
+            if not (isinstance(failures, int) and not isinstance(failures, bool)
+                    and failures >= 0 and _number(wait_for) and isinstance(locked, bool)):
+                log.warning("maintenance lock state of %s malformed: reset", role.value)
+                continue
+            # a wall clock set back must not lengthen the wait; nor may a changed config
+            left = min(max(0.0, wait_for) - max(0.0, elapsed), wait_for, self.max_wait)
+            out[role] = RoleTries(min(failures, self.lock_after),
+                                  self._clock() + left if left > 0 and not locked else None,
+                                  locked)
+        return out
 
-    def succeeded(self) -> None:
-        super().succeeded()
-        self._save(self._clock())
-
-    def locked(self, now: float) -> bool:
-        was = self.locked_until is not None
-        locked = super().locked(now)
-        if was and not locked:
-            self._save(now)
-        return locked
-
-    def _save(self, now: float) -> None:
-        state = {"failures": self.failures, "locked_for": self.seconds_left(now),
-                 "at": self._wall()}
+    def _changed(self, now: float) -> None:
+        roles = {}
+        for role in Role:
+            t = self.tries(role)
+            roles[role.value] = {"failures": t.failures, "wait_for": self.wait_left(role, now),
+                                 "locked": t.locked}
+        state = {"version": self.VERSION, "at": self._wall(), "roles": roles}
         try:
-            _write_atomic(self.path, json.dumps(state))
+            _write_atomic(self.path, json.dumps(state, sort_keys=True))
         except OSError as exc:
             log.error("maintenance lock state not saved: %s", exc.strerror or exc)
+
+
+def _number(value: object) -> TypeGuard[float]:
+    """A finite int or float (JSON also has NaN and Infinity), not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
 
 
 # ------------------------------------------------------------------ audit
@@ -245,6 +312,10 @@ class MaintenanceActions:
             if isinstance(command, cmd.RecordOutcome):
                 self.metrics.transaction(command.outcome.value)
                 changed = True
+            elif isinstance(command, cmd.RaiseAlarm) and command.level >= 3:
+                # the staff alert: the card or printout really stayed behind
+                self.metrics.left_behind(command.alarm.value)
+                changed = True
         if changed:
             self.update_metrics()
 
@@ -277,6 +348,8 @@ class MaintenanceActions:
             case MaintenanceEntered(via=via):
                 self.role = ""
                 self.audit.record("enter", via=via)
+                if via == "key":  # the key's holder is staff: the visit forgives
+                    self.app.post(UnlockedByKey())
             case MaintenanceLeft(reason=reason):
                 self.audit.record("exit", self.role, reason=reason)
                 self.role = ""
@@ -287,14 +360,15 @@ class MaintenanceActions:
                 self.audit.record(what, role, **({"detail": detail} if detail else {}))
             case VerifyMaintenancePassword():
                 self._verify(c)
+            case RequestTick(after=after):
+                self._tick(after)
             case RefreshStatus():
                 self._refresh()
             case _:
                 self._action(c)
 
     def _verify(self, c: VerifyMaintenancePassword) -> None:
-        m = self.config.maintenance
-        stored = m.staff_password if c.role is Role.STAFF else m.engineer_password
+        stored = stored_hash(self.config, c.role)
         role, password = c.role, c.password
 
         def call() -> Event:
@@ -304,6 +378,17 @@ class MaintenanceActions:
         self.app.supervisor.submit("maintenance", call,
                                    lambda exc: MaintenancePasswordChecked(False, role,
                                                                           self._clock()))
+
+    def _tick(self, after: float) -> None:
+        """Answer :class:`RequestTick`: the clock, ``after`` seconds (at most 1) from now."""
+        seconds = min(1.0, max(0.0, after)) if math.isfinite(after) else 1.0
+
+        def call() -> Event:
+            time.sleep(seconds)
+            return ClockTick(self._clock())
+
+        self.app.supervisor.submit("maintenance-clock", call,
+                                   lambda exc: ClockTick(self._clock()))
 
     # ------------------------------------------------------------------ status
 

@@ -1,5 +1,6 @@
 """Maintenance mode through the real runtime on the fakes: the key switch, the
-password check, the audit log, jam clearing, incident payouts and the metrics file."""
+password check (tries per role, the wait, the hard lock and who clears it), the
+audit log, jam clearing, incident payouts and the metrics file."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 
 import pytest
 
+from drivers.fakes import FakeCard
 from hw_emulator.printer import PrivateCups
 from kiosk.core import events as ev
 from kiosk.core.maintenance_mode import (
@@ -17,6 +19,7 @@ from kiosk.core.maintenance_mode import (
     Confirmed,
     HopperChosen,
     KeypadDigit,
+    LoginRecord,
     LogOut,
     MaintenanceBack,
     MaintenanceView,
@@ -27,6 +30,7 @@ from kiosk.core.maintenance_mode import (
     PayIncident,
     Role,
     RoleChosen,
+    RoleTries,
 )
 from kiosk.core.menu import CertificateKind
 from kiosk.core.states import State
@@ -191,33 +195,164 @@ def test_staff_pays_out_an_interrupted_refund_exactly_once(kiosk, tmp_path):
     log_out(kiosk, State.IDLE, State.OUT_OF_SERVICE)
 
 
-def test_five_wrong_passwords_lock_entry(kiosk, tmp_path):
-    """Given the staff page, when five wrong passwords are typed, then entry is
-    locked (even the right password is refused) and the audit says so."""
-    app = kiosk.app
-    app.devices.maintenance_key.turn(True)
-    wait_page(app, Page.ROLE)
-    for attempt in range(5):
-        type_password(app, Role.STAFF, f"wrong{attempt}xyz")
-        page = Page.LOCKED if attempt == 4 else Page.PASSWORD
-        assert app.wait_for(lambda a, p=page: mview(a).page is p
-                            and not mview(a).verifying), mview(app)
-        if page is Page.PASSWORD:
-            app.post(MaintenanceBack())
-            wait_page(app, Page.ROLE)
-    assert mview(app).locked_minutes == 15
-    app.devices.maintenance_key.turn(False)
+def gesture_visit(app) -> MaintenanceView:
+    """Someone touches the staff corner on the idle screen."""
+    app.post(ev.MaintenanceRequested("gesture"))
+    return wait_page(app, Page.ROLE)
+
+
+def try_password(app, role: Role, password: str) -> MaintenanceView:
+    """Choose ``role``, wait out any wait the kiosk shows, type, submit; the verdict."""
+    app.post(RoleChosen(role))
+    assert app.wait_for(lambda a: mview(a).page in (Page.PASSWORD, Page.LOCKED)
+                        and mview(a).wait_seconds == 0, 10), mview(app)
+    if mview(app).page is Page.LOCKED:
+        return mview(app)
+    before = verdicts(app)
+    for char in password:
+        app.post(PasswordKey(char))
+    app.post(PasswordSubmit())
+    assert app.wait_for(lambda a: verdicts(a) > before, 10), mview(app)
+    return mview(app)
+
+
+def verdicts(app) -> int:
+    """Password verdicts the session has handled so far."""
+    return sum(1 for line in list(app.transcript) if line.startswith("MaintenancePasswordChecked"))
+
+
+def close(kiosk: RunningKiosk) -> None:
+    kiosk.app.post(LogOut())
     kiosk.resident.expect(State.IDLE)
 
-    # a new visit is still locked: no keyboard at all
-    app.devices.maintenance_key.turn(True)
-    view = wait_page(app, Page.LOCKED)
-    assert view.locked_minutes >= 14
-    app.devices.maintenance_key.turn(False)
-    kiosk.resident.expect(State.IDLE)
-    events = [x["event"] for x in audit(tmp_path)]
-    assert events.count("login_failed") == 5 and "locked" in events
-    assert "login" not in events
+
+def lock_file(tmp_path) -> dict:
+    return json.loads((tmp_path / "state" / "maintenance-lock.json").read_text("utf-8"))
+
+
+def test_a_customer_tapping_the_staff_corner_five_times_does_not_lock_the_clerk_out(tmp_path):
+    """Given a kiosk with both passwords, when a customer opens the staff corner five
+    times and types a wrong password each time, then nothing is locked: the clerk
+    (no key) logs in once the short wait is over, and the audit has five failures."""
+    section = {**HASHES, "audit_log": str(tmp_path / "audit.jsonl"), "first_wait": 0.2}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:
+        app = kiosk.app
+        for attempt in range(5):
+            gesture_visit(app)
+            view = try_password(app, Role.STAFF, f"wrong{attempt}xyz")
+            assert view.page is Page.PASSWORD, view
+            close(kiosk)
+        assert lock_file(tmp_path)["roles"]["staff"]["failures"] == 5
+        gesture_visit(app)
+        assert try_password(app, Role.STAFF, STAFF).page is Page.MENU
+        close(kiosk)
+    records = audit(tmp_path)
+    events = [x["event"] for x in records]
+    assert events.count("login_failed") == 5 and "locked" not in events
+    assert events[-3:] == ["login", "logout", "exit"]
+    failed = [x["detail"] for x in records if x["event"] == "login_failed"]
+    assert failed[0] == "attempt 1 of 20" and failed[4] == "attempt 5 of 20, wait 0.8 s"
+    assert lock_file(tmp_path)["roles"]["staff"]["failures"] == 0
+
+
+def test_the_password_page_counts_the_wait_down_on_the_runtime_clock(tmp_path):
+    section = {**HASHES, "wait_from": 1, "first_wait": 2.0}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:
+        app = kiosk.app
+        gesture_visit(app)
+        view = try_password(app, Role.STAFF, "wrong1xyz")
+        assert view.notice == "wait" and view.wait_seconds == 2
+        app.post(PasswordKey("a"))
+        assert app.wait_for(lambda a: mview(a).wait_seconds == 1, 5), mview(app)
+        assert mview(app).typed == 0  # the keyboard refused the key during the wait
+        assert app.wait_for(lambda a: mview(a).wait_seconds == 0, 5), mview(app)
+        app.post(PasswordKey("a"))
+        assert app.wait_for(lambda a: mview(a).typed == 1)
+        close(kiosk)
+
+
+def test_a_hard_lock_is_audited_survives_a_restart_and_the_engineer_clears_it(tmp_path):
+    """Given four wrong staff passwords (lock_after = 4), then staff login is locked,
+    audited, still locked after a restart; an engineer login clears it and the
+    engineer's status page says so; then the clerk logs in again."""
+    section = {**HASHES, "audit_log": str(tmp_path / "audit.jsonl"), "lock_after": 4,
+               "first_wait": 0.1}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:
+        app = kiosk.app
+        gesture_visit(app)
+        for attempt in range(4):
+            view = try_password(app, Role.STAFF, f"wrong{attempt}xyz")
+        assert view.page is Page.LOCKED and view.login_role is Role.STAFF
+        close(kiosk)
+    assert lock_file(tmp_path)["roles"]["staff"]["locked"] is True
+    locked = [x for x in audit(tmp_path) if x["event"] == "locked"]
+    assert locked == [{**locked[0], "role": "staff", "detail": "after 4 wrong passwords"}]
+
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:  # a restart
+        app = kiosk.app
+        gesture_visit(app)
+        assert try_password(app, Role.STAFF, STAFF).page is Page.LOCKED  # even the right one
+        app.post(MaintenanceBack())
+        wait_page(app, Page.ROLE)
+        assert try_password(app, Role.ENGINEER, ENGINEER).page is Page.MENU
+        app.post(PageChosen(Page.STATUS))
+        view = wait_page(app, Page.STATUS)
+        assert view.logins == (LoginRecord(Role.STAFF, 4, locked=True, cleared="login"),
+                               LoginRecord(Role.ENGINEER, 0))
+        close(kiosk)
+        gesture_visit(app)
+        assert try_password(app, Role.STAFF, STAFF).page is Page.MENU
+        close(kiosk)
+    cleared = [x for x in audit(tmp_path) if x["event"] == "lock_cleared"]
+    assert [(x["role"], x["detail"]) for x in cleared] == [("staff", "engineer login")]
+    text = (tmp_path / "audit.jsonl").read_text("utf-8")
+    for secret in (STAFF, ENGINEER, "wrong0xyz", "scrypt$"):
+        assert secret not in text
+
+
+def test_only_the_maintenance_key_clears_an_engineer_lock(tmp_path):
+    section = {**HASHES, "audit_log": str(tmp_path / "audit.jsonl"), "lock_after": 2}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:
+        app = kiosk.app
+        gesture_visit(app)
+        for attempt in range(2):
+            view = try_password(app, Role.ENGINEER, f"wrong{attempt}xyz")
+        assert view.page is Page.LOCKED
+        app.post(MaintenanceBack())
+        wait_page(app, Page.ROLE)
+        assert try_password(app, Role.STAFF, STAFF).page is Page.MENU  # staff do not clear it
+        close(kiosk)
+        gesture_visit(app)
+        assert try_password(app, Role.ENGINEER, ENGINEER).page is Page.LOCKED
+        close(kiosk)
+
+        app.devices.maintenance_key.turn(True)
+        wait_page(app, Page.ROLE)
+        assert app.wait_for(lambda a: any(x["event"] == "lock_cleared" for x in audit(tmp_path)))
+        assert try_password(app, Role.ENGINEER, ENGINEER).page is Page.MENU
+        app.devices.maintenance_key.turn(False)
+        kiosk.resident.expect(State.IDLE)
+    cleared = [(x["role"], x["detail"]) for x in audit(tmp_path) if x["event"] == "lock_cleared"]
+    assert cleared == [("engineer", "key")]
+    assert lock_file(tmp_path)["roles"]["engineer"] == {"failures": 0, "locked": False,
+                                                         "wait_for": 0.0}
+
+
+def test_tries_at_a_role_without_a_password_are_not_counted(tmp_path):
+    section = {"staff_password": HASHES["staff_password"], "lock_after": 3,
+               "audit_log": str(tmp_path / "audit.jsonl")}
+    with RunningKiosk(make_app(tmp_path, maintenance=section)) as kiosk:
+        app = kiosk.app
+        gesture_visit(app)
+        for attempt in range(5):
+            view = try_password(app, Role.ENGINEER, f"any{attempt}thing")
+            assert view.page is Page.PASSWORD and view.notice == "wrong_password", view
+            assert not view.counted and view.wait_seconds == 0
+            app.post(MaintenanceBack())
+            wait_page(app, Page.ROLE)
+        close(kiosk)
+    details = [x.get("detail") for x in audit(tmp_path) if x["event"] == "login_failed"]
+    assert details == ["no password set"] * 5
 
 
 def test_maintenance_during_a_transaction_is_refused(kiosk, caplog):
@@ -292,6 +427,37 @@ def test_metrics_file_is_prometheus_text(kiosk, tmp_path):
     assert re.search(r'^kiosk_pages_printed_total\{kind="document"\} [1-9]', text, re.M)
     assert "kiosk_coinbox_yen 1000" in text
     assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_a_card_left_behind_is_counted_for_the_fleet(tmp_path):
+    """Given short alarm times, when a resident walks away from the card until the
+    staff alert, the metrics file counts one card_left alarm (the fleet's
+    KioskItemLeftBehind alert reads it), and nothing for the alarms before it."""
+    section = {**HASHES, "metrics_file": str(tmp_path / "textfile" / "kiosk.prom")}
+    app = make_app(tmp_path, maintenance=section,
+                   alarms={"tone_after": 0.2, "staff_after": 0.4},
+                   timeouts={"remove_card": 1.0})
+    path = tmp_path / "textfile" / "kiosk.prom"
+    with RunningKiosk(app) as kiosk:
+        r = kiosk.resident
+        r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+        r.expect(State.PLACE_CARD)
+        r.card_reader.insert(FakeCard(pin="8163"))
+        r.expect(State.PIN)
+        r.touch(*(ev.PinDigit(int(d)) for d in "8163"), ev.PinSubmit())
+        r.expect(State.REMOVE_CARD)
+        assert app.wait_for(lambda a: a.session.view().alarm_level == 2, 5)
+        app.supervisor.drain()
+        assert "kiosk_left_behind_alarms_total{" not in (
+            path.read_text("utf-8") if path.exists() else "")
+        assert app.wait_for(lambda a: a.session.view().alarm_level == 3, 5)
+        assert app.wait_for(lambda a: path.exists() and 'kiosk_left_behind_alarms_total'
+                            '{alarm="card_left"} 1' in path.read_text("utf-8"), 5)
+        r.expect(State.IDLE)
+        app.supervisor.drain()
+    text = path.read_text("utf-8")
+    assert 'kiosk_left_behind_alarms_total{alarm="card_left"} 1' in text
+    assert "printout_left" not in text
 
 
 def test_staff_refill_and_coin_box_collection(kiosk, tmp_path):
@@ -442,23 +608,72 @@ def test_staff_resets_cups_stale_jam_and_the_kiosk_resumes(tmp_path):
             r.obtain(CertificateKind.RESIDENCE, copies=1, coins=(500,))
 
 
-def test_a_lockout_survives_a_restart_of_the_kiosk(tmp_path):
-    """Given five wrong passwords, when the kiosk process restarts (the plug pulled),
-    then the lock still holds for what is left of it, and then opens."""
+def test_tries_waits_and_locks_survive_a_restart_per_role(tmp_path):
+    """Given three wrong staff passwords (a wait running) and a locked engineer login,
+    when the kiosk process restarts (the plug pulled), then each role keeps its own
+    count, what is left of the wait, and its lock (no password in the file)."""
     path = tmp_path / "maintenance-lock.json"
     wall = [1000.0]
-    guard = PersistentGuard(path, 5, 900, clock=lambda: 50.0, wall_clock=lambda: wall[0])
+    rules = {"lock_after": 5, "max_wait": 60.0, "wait_from": 3, "first_wait": 10.0}
+    guard = PersistentGuard(path, **rules, clock=lambda: 50.0, wall_clock=lambda: wall[0])
+    for _ in range(3):
+        guard.failed(Role.STAFF, 50.0)
     for _ in range(5):
-        guard.failed(50.0)
-    assert guard.locked(50.0)
-    assert "password" not in path.read_text("utf-8")
-    wall[0] += 600  # ten minutes later, a new process whose monotonic clock starts again
-    again = PersistentGuard(path, 5, 900, clock=lambda: 3.0, wall_clock=lambda: wall[0])
-    assert again.locked(3.0) and round(again.seconds_left(3.0)) == 300
-    assert not again.locked(3.0 + 301)
-    wall[0] += 301
-    fresh = PersistentGuard(path, 5, 900, clock=lambda: 0.0, wall_clock=lambda: wall[0])
-    assert not fresh.locked(0.0) and fresh.failures == 0
+        guard.failed(Role.ENGINEER, 50.0)
+    assert guard.wait_left(Role.STAFF, 50.0) == 10.0 and guard.locked(Role.ENGINEER)
+    text = path.read_text("utf-8")
+    assert "password" not in text and json.loads(text)["version"] == 2
+    wall[0] += 4  # a new process whose monotonic clock starts again
+    again = PersistentGuard(path, **rules, clock=lambda: 3.0, wall_clock=lambda: wall[0])
+    assert again.tries(Role.STAFF).failures == 3
+    assert again.wait_left(Role.STAFF, 3.0) == pytest.approx(6.0)
+    assert again.locked(Role.ENGINEER) and again.tries(Role.ENGINEER).failures == 5
+    wall[0] += 3600
+    later = PersistentGuard(path, **rules, clock=lambda: 0.0, wall_clock=lambda: wall[0])
+    assert later.wait_left(Role.STAFF, 0.0) == 0 and later.tries(Role.STAFF).failures == 3
+    assert later.locked(Role.ENGINEER)  # no time opens a hard lock
+    assert later.clear(Role.ENGINEER, 0.0)
+    assert not PersistentGuard(path, **rules, wall_clock=lambda: wall[0]).locked(Role.ENGINEER)
+
+
+def test_a_wall_clock_set_back_does_not_lengthen_a_wait(tmp_path):
+    path = tmp_path / "maintenance-lock.json"
+    guard = PersistentGuard(path, 20, 60.0, wait_from=1, first_wait=10.0, clock=lambda: 0.0,
+                            wall_clock=lambda: 5000.0)
+    guard.failed(Role.STAFF, 0.0)
+    back = PersistentGuard(path, 20, 60.0, wait_from=1, first_wait=10.0, clock=lambda: 0.0,
+                           wall_clock=lambda: 1000.0)
+    assert back.wait_left(Role.STAFF, 0.0) == 10.0
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param('{"failures": 5, "locked_for": 900.0, "at": 1000.0}', id="old-format-locked"),
+    pytest.param('{"failures": 2, "locked_for": 0.0, "at": 1000.0}', id="old-format"),
+    pytest.param("", id="empty"), pytest.param("[]", id="list"), pytest.param("{", id="cut"),
+    pytest.param("null", id="null"), pytest.param('{"version": 2, "roles": []}', id="roles-list"),
+    pytest.param('{"version": 2, "at": 1000.0, "roles": {"staff": {"failures": "x"}}}',
+                 id="text-count"),
+    pytest.param('{"version": 2, "at": NaN, "roles": {"staff": {"failures": 1e400, '
+                 '"wait_for": Infinity, "locked": "yes"}}}', id="nan-inf"),
+    pytest.param('{"version": 2, "at": 1000.0, "roles": {"staff": {"failures": -3, '
+                 '"wait_for": -1, "locked": 1}}}', id="negative"),
+    pytest.param('{"version": 9, "at": 1000.0, "roles": {}}', id="future-version"),
+])
+def test_an_old_or_broken_lock_file_reads_as_reset(tmp_path, text):
+    path = tmp_path / "maintenance-lock.json"
+    path.write_text(text, "utf-8")
+    guard = PersistentGuard(path, 20, 60.0, clock=lambda: 0.0, wall_clock=lambda: 1000.0)
+    assert guard.tries(Role.STAFF) == RoleTries() == guard.tries(Role.ENGINEER)
+    guard.failed(Role.STAFF, 0.0)
+    assert json.loads(path.read_text("utf-8"))["roles"]["staff"]["failures"] == 1
+
+
+def test_a_lock_file_that_cannot_be_read_or_written_is_not_a_crash(tmp_path):
+    (tmp_path / "maintenance-lock.json").mkdir()  # a directory where the file should be
+    guard = PersistentGuard(tmp_path / "maintenance-lock.json", 20, 60.0)
+    assert guard.failed(Role.STAFF, 0.0).failures == 1  # logged, not raised
+    (tmp_path / "raw").write_bytes(b"\xff\xfe")
+    assert PersistentGuard(tmp_path / "raw", 20, 60.0).tries(Role.STAFF) == RoleTries()
 
 
 def test_engineer_self_tests_report_each_device(kiosk):

@@ -20,6 +20,7 @@ from kiosk.core.maintenance_mode import (
     HopperStatus,
     IncidentItem,
     LoginGuard,
+    LoginRecord,
     Maintenance,
     MaintenanceStatus,
     MaintenanceView,
@@ -301,8 +302,9 @@ TROUBLED = MaintenanceStatus(
             ("center.key", "(set)"), ("center.timeout", "10.0"), ("ui.kind", "pygame"),
             ("ui.fullscreen", "True"), ("ui.width", "1024"), ("ui.height", "600"),
             ("automation.enabled", "False"), ("maintenance.staff_password", "(set)"),
-            ("maintenance.engineer_password", "(set)"), ("maintenance.max_attempts", "5"),
-            ("maintenance.lockout", "900.0"),
+            ("maintenance.engineer_password", "(set)"), ("maintenance.lock_after", "20"),
+            ("maintenance.wait_from", "3"), ("maintenance.first_wait", "1.0"),
+            ("maintenance.max_wait", "60.0"),
             ("maintenance.audit_log", "/var/lib/kiosk/audit.jsonl"),
             ("maintenance.metrics_file", "/var/lib/node_exporter/textfile/kiosk.prom"),
             ("maintenance.export_dir", "/media/usb"), ("log_level", "INFO")),
@@ -315,6 +317,8 @@ def maintenance_views() -> dict[str, MaintenanceView]:
     first = Maintenance(LoginGuard(), now=0.0).view()
     staff = MaintenanceView(page=Page.MENU, role=Role.STAFF, status=TROUBLED)
     engineer = replace(staff, role=Role.ENGINEER)
+    locks = (LoginRecord(Role.STAFF, 20, locked=True, cleared="login"),
+             LoginRecord(Role.ENGINEER, 2, cleared="login"))
     return {
         "maintenance_role": first,
         "maintenance_password": replace(first, page=Page.PASSWORD, login_role=Role.STAFF,
@@ -322,7 +326,15 @@ def maintenance_views() -> dict[str, MaintenanceView]:
         "maintenance_password_wrong": replace(first, page=Page.PASSWORD,
                                               login_role=Role.ENGINEER, notice="wrong_password",
                                               attempts_left=2),
-        "maintenance_locked": replace(first, page=Page.LOCKED, locked_minutes=15),
+        "maintenance_password_wait": replace(first, page=Page.PASSWORD, login_role=Role.STAFF,
+                                             notice="wait", wait_seconds=16, attempts_left=13),
+        "maintenance_password_wrong_uncounted": replace(
+            first, page=Page.PASSWORD, login_role=Role.ENGINEER, notice="wrong_password",
+            counted=False),
+        "maintenance_locked": replace(first, page=Page.LOCKED, login_role=Role.STAFF,
+                                      notice="locked"),
+        "maintenance_locked_engineer": replace(first, page=Page.LOCKED,
+                                               login_role=Role.ENGINEER, notice="locked"),
         "maintenance_menu_staff": replace(staff, result=ActionFinished(Action.TEST_PRINT, True)),
         "maintenance_menu_engineer": replace(engineer, busy=Action.CLEAR_JAM),
         "maintenance_menu_out": replace(staff, status=replace(TROUBLED, out_of_service=True,
@@ -344,6 +356,13 @@ def maintenance_views() -> dict[str, MaintenanceView]:
             Action.REFILL, 100, 120)),
         "maintenance_confirm_out": replace(staff, page=Page.CONFIRM, pending=Pending(
             Action.OUT_OF_SERVICE)),
+        "maintenance_status_engineer": replace(engineer, page=Page.STATUS, logins=locks),
+        "maintenance_logins": replace(engineer, page=Page.LOGINS, logins=locks),
+        "maintenance_logins_key": replace(engineer, page=Page.LOGINS, logins=(
+            LoginRecord(Role.STAFF, 0, armed=False),
+            LoginRecord(Role.ENGINEER, 20, locked=True, cleared="key"))),
+        "maintenance_logins_clean": replace(engineer, page=Page.LOGINS, logins=(
+            LoginRecord(Role.STAFF), LoginRecord(Role.ENGINEER))),
         "maintenance_selftest": replace(engineer, page=Page.SELFTEST),
         "maintenance_system": replace(engineer, page=Page.SYSTEM),
     }

@@ -1,8 +1,13 @@
-"""Maintenance login: who is logging in, the password keyboard, and the lockout.
+"""Maintenance login: who is logging in, the password keyboard, the wait, the lock.
 
 The keyboard has exactly the characters a maintenance password may hold (digits
 and a–z, in the familiar QWERTY rows); what was typed is shown only as dots.
 Customers who open this page by mistake get one obvious way out (Close).
+
+After a few wrong passwords for a role its keyboard waits (greyed out, the
+seconds counting down where the dots were, the reason in the header); after many
+that role is locked until the engineer logs in or the maintenance key is turned,
+and the locked page says which of the two unlocks it.
 """
 
 from __future__ import annotations
@@ -61,16 +66,25 @@ def role(ctx: Ctx, mv: MaintenanceView) -> Screen:
 def password(ctx: Ctx, mv: MaintenanceView) -> Screen:
     tr = ctx.tr
     who = tr(ROLE_LABELS[mv.login_role or Role.STAFF])
+    waiting = mv.wait_seconds > 0
     notice = ""
     if mv.verifying:
         notice = tr("maint.login.checking")
+    elif waiting:
+        notice = tr("maint.login.wait", seconds=mv.wait_seconds)
     elif mv.notice == "wrong_password":
-        notice = tr("maint.login.wrong", n=mv.attempts_left)
+        notice = (tr("maint.login.wrong", n=mv.attempts_left) if mv.counted
+                  else tr("maint.login.wrong_plain"))
     widgets: list[Widget] = header(ctx, tr("maint.login.password_title", role=who), notice)
     widgets.append(Text((40, 92, 330, 70), tr("maint.login.password"), ctx.fs(theme.BODY),
                         theme.INK, bold=True, valign="middle"))
-    widgets.append(PinDots((380, 97, 600, 60), mv.typed, max(8, mv.typed)))
-    enabled = not mv.verifying
+    if waiting:
+        widgets.append(Text((380, 92, 600, 70), tr("maint.login.wait_count",
+                                                   seconds=mv.wait_seconds),
+                            ctx.fs(theme.BODY), theme.INK, bold=True, valign="middle"))
+    else:
+        widgets.append(PinDots((380, 97, 600, 60), mv.typed, max(8, mv.typed)))
+    enabled = not mv.verifying and not waiting
     for row, keys in enumerate(ROWS):
         width = len(keys) * (KEY_W + GAP) + (2 * KEY_W + GAP if row == 3 else 0)
         x0 = (theme.LOGICAL_W - width) // 2
@@ -84,7 +98,7 @@ def password(ctx: Ctx, mv: MaintenanceView) -> Screen:
             widgets.append(Button("key_erase", (x, y, 2 * KEY_W, KEY_H), tr("maint.key.erase"),
                                   PasswordErase(), enabled=enabled, size=ctx.fs(theme.SMALL)))
     widgets.append(Button("maint_back", (20, theme.FOOTER_TOP, 220, theme.FOOTER_H),
-                          tr("button.back"), MaintenanceBack(), enabled=enabled,
+                          tr("button.back"), MaintenanceBack(), enabled=not mv.verifying,
                           size=ctx.fs(theme.BUTTON)))
     widgets.append(primary(ctx, "login", tr("maint.login.ok"), PasswordSubmit(),
                            enabled=enabled and mv.typed > 0))
@@ -92,12 +106,17 @@ def password(ctx: Ctx, mv: MaintenanceView) -> Screen:
 
 
 def locked(ctx: Ctx, mv: MaintenanceView) -> Screen:
+    """The chosen role is locked hard: who unlocks it, and Back to the other role."""
     tr = ctx.tr
+    role_ = mv.login_role or Role.STAFF
     widgets: list[Widget] = header(ctx, tr("maint.locked.title"))
     widgets.append(Drawing((40, 130, 220, 220), "warning"))
-    widgets.append(Text((290, 110, 714, 260), tr("maint.locked.body", minutes=mv.locked_minutes),
+    widgets.append(Text((290, 110, 714, 260), tr("maint.locked.body", role=tr(ROLE_LABELS[role_])),
                         ctx.fs(theme.BODY + 2), theme.INK, bold=True, valign="middle"))
-    widgets.append(Text((290, 380, 714, 110), tr("maint.locked.what"), ctx.fs(theme.BODY),
-                        theme.MUTED, valign="middle"))
+    what = (tr("maint.locked.what_engineer") if role_ is Role.ENGINEER
+            else tr("maint.locked.what"))
+    widgets.append(Text((290, 380, 714, 110), what, ctx.fs(theme.BODY), theme.MUTED,
+                        valign="middle"))
     widgets.append(close_button(ctx))
+    widgets.append(primary(ctx, "maint_back", tr("button.back"), MaintenanceBack()))
     return Screen("maintenance_locked", tuple(widgets))

@@ -16,6 +16,7 @@ from kiosk.core.maintenance_mode import (
     HopperChosen,
     KeypadDigit,
     KeypadErase,
+    LoginRecord,
     LogOut,
     MaintenanceBack,
     MaintenanceView,
@@ -36,6 +37,7 @@ PAGE_TITLES = {
     Page.COINBOX: N_("maint.page.coinbox"), Page.INCIDENTS: N_("maint.page.incidents"),
     Page.ALERTS: N_("maint.page.alerts"), Page.SELFTEST: N_("maint.page.selftest"),
     Page.SYSTEM: N_("maint.page.system"), Page.CONFIRM: N_("maint.page.confirm"),
+    Page.LOGINS: N_("maint.page.logins"),
 }
 ACTION_LABELS = {
     Action.TEST_PRINT: N_("maint.action.test_print"),
@@ -209,32 +211,73 @@ def menu(ctx: Ctx, mv: MaintenanceView) -> Screen:
 def status(ctx: Ctx, mv: MaintenanceView) -> Screen:
     tr, st = ctx.tr, mv.status
     widgets = _frame(ctx, mv, Page.STATUS)
-    rows: list[tuple[str, Problem, str]] = [
-        (tr(DEVICE_LABELS[d.device]) if d.device in DEVICE_LABELS else d.device, d.problem,
-         d.code)
-        for d in st.devices]
+    # (name, state, fix, needs attention): devices, then hoppers
+    rows: list[tuple[str, str, str, bool]] = []
+    for d in st.devices:
+        bad = d.problem is not Problem.OK
+        name = tr(DEVICE_LABELS[d.device]) if d.device in DEVICE_LABELS else d.device
+        label = tr(PROBLEM_LABELS[d.problem]) + (f" ({d.code})" if bad and d.code else "")
+        rows.append((name, label, tr(PROBLEM_FIXES[d.problem]), bad))
     for h in st.hoppers:
         problem = Problem.HOPPER_EMPTY if h.level == 0 else (
             Problem.HOPPER_LOW if h.low else Problem.OK)
         name = tr("maint.device.hopper", coin=h.coin_value, count=h.level)
-        rows.append((name, problem, ""))
+        rows.append((name, tr(PROBLEM_LABELS[problem]), tr(PROBLEM_FIXES[problem]),
+                     problem is not Problem.OK))
+    widgets += _rows(ctx, rows)
+    widgets.append(_back(ctx))
+    if mv.role is Role.ENGINEER:  # the login guard, one touch away (the rows are full)
+        attention = any(r.locked or r.failures or not r.armed for r in mv.logins)
+        widgets.append(Button("status_logins", (300, theme.FOOTER_TOP, 384, theme.FOOTER_H),
+                              tr("maint.page.logins"), PageChosen(Page.LOGINS),
+                              style="warning" if attention else "secondary",
+                              size=ctx.fs(theme.BUTTON - 2)))
+    widgets.append(primary(ctx, "maint_refresh", tr("maint.refresh"), PageChosen(Page.STATUS)))
+    return Screen("maintenance_status", tuple(widgets))
+
+
+def _rows(ctx: Ctx, rows: list[tuple[str, str, str, bool]]) -> list[Widget]:
+    """Status rows (name, state, fix), yellow where something needs attention."""
+    widgets: list[Widget] = []
     row_h = min(64, (theme.FOOTER_TOP - 100) // max(1, len(rows)))
-    for i, (name, problem, code) in enumerate(rows):
+    for i, (name, label, fix, bad) in enumerate(rows):
         y = 94 + i * row_h
-        bad = problem is not Problem.OK
         if bad:
             widgets.append(Box((14, y, 996, row_h - 4), theme.WARNING, radius=6))
         ink = theme.WARNING_INK if bad else theme.INK
         widgets.append(Text((24, y, 250, row_h - 4), name, ctx.fs(theme.SMALL - 2), ink,
                             bold=True, valign="middle"))
-        label = tr(PROBLEM_LABELS[problem]) + (f" ({code})" if bad and code else "")
         widgets.append(Text((280, y, 250, row_h - 4), label, ctx.fs(theme.SMALL - 2), ink,
                             bold=bad, valign="middle"))
-        widgets.append(Text((540, y, 464, row_h - 4), tr(PROBLEM_FIXES[problem]),
-                            ctx.fs(theme.SMALL - 4), ink, valign="middle"))
-    widgets.append(_back(ctx))
-    widgets.append(primary(ctx, "maint_refresh", tr("maint.refresh"), PageChosen(Page.STATUS)))
-    return Screen("maintenance_status", tuple(widgets))
+        widgets.append(Text((540, y, 464, row_h - 4), fix, ctx.fs(theme.SMALL - 4), ink,
+                            valign="middle"))
+    return widgets
+
+
+def logins(ctx: Ctx, mv: MaintenanceView) -> Screen:
+    """The engineer's view of the login guard, as this visit found it."""
+    widgets = _frame(ctx, mv, Page.LOGINS)
+    widgets += _rows(ctx, [_login_row(ctx, record) for record in mv.logins])
+    widgets.append(_back(ctx, ctx.tr("button.back")))
+    return Screen("maintenance_logins", tuple(widgets))
+
+
+def _login_row(ctx: Ctx, record: LoginRecord) -> tuple[str, str, str, bool]:
+    """One role's login guard as the engineer reads it (as found before this visit
+    cleared it): wrong passwords in a row, the lock, and what reset them."""
+    tr = ctx.tr
+    name = tr("maint.guard.role", role=tr(ROLE_LABELS[record.role]))
+    if not record.armed:
+        return name, tr("maint.guard.no_password"), tr("maint.guard.set_password"), True
+    if record.locked:
+        state = tr("maint.guard.locked", n=record.failures)
+    elif record.failures:
+        state = tr("maint.guard.failures", n=record.failures)
+    else:
+        state = tr("maint.guard.none")
+    fix = {"login": tr("maint.guard.cleared_login"),
+           "key": tr("maint.guard.cleared_key")}.get(record.cleared, tr("maint.fix.ok"))
+    return name, state, fix, record.locked
 
 
 def hoppers(ctx: Ctx, mv: MaintenanceView) -> Screen:
@@ -421,4 +464,5 @@ def confirm(ctx: Ctx, mv: MaintenanceView) -> Screen:
 
 PAGES = {Page.MENU: menu, Page.STATUS: status, Page.HOPPERS: hoppers, Page.REFILL: refill,
          Page.COINBOX: coinbox, Page.INCIDENTS: incidents, Page.ALERTS: alerts,
-         Page.SELFTEST: selftest, Page.SYSTEM: system, Page.CONFIRM: confirm}
+         Page.SELFTEST: selftest, Page.SYSTEM: system, Page.CONFIRM: confirm,
+         Page.LOGINS: logins}
