@@ -29,8 +29,9 @@ def _run(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def terminate(*_: object) -> None:
-        stop.set()
-        app.ui.wake()  # the loop sleeps until something is due: wake it to see the stop
+        # drain first: a customer under way finishes (or the drain's bound ends the
+        # transaction on the refund path); at idle the loop ends at once
+        app.request_stop()
 
     signal.signal(signal.SIGTERM, terminate)
     app.start()

@@ -2,7 +2,8 @@
 
 Started with the stack's environment (the private pcscd's socket, headless SDL,
 ``TZ=Asia/Tokyo``, its own ``TMPDIR``); its stdout and stderr go to a log file;
-:meth:`KioskProcess.stop` sends SIGTERM (the kiosk wipes and stops its devices)
+:meth:`KioskProcess.stop` sends SIGTERM (the kiosk drains — a customer under way
+has the config's few seconds of drain_timeout —, wipes and stops its devices)
 and kills it only if it does not end in time.
 """
 

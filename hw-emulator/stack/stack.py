@@ -221,7 +221,10 @@ class EmulatedStack:
             # a test kiosk: fictional residents, test PKI; development = true is what
             # lets [automation] turn the port on
             "kiosk": {"id": self.center.kiosk_id, "store": "見本マート 架空店 (emulated)",
-                      "state_dir": str(self.kiosk_state), "development": True},
+                      "state_dir": str(self.kiosk_state), "development": True,
+                      # a stop (hw-emu down, a test's teardown) lets a customer under
+                      # way finish for a few seconds, then takes the refund path
+                      "drain_timeout": 3.0},
             "devices": {
                 "card": "pcsc", "coins": "cctalk", "printer": "cups", "tray": "emulator",
                 "audio": "none",
@@ -418,13 +421,16 @@ class EmulatedStack:
         return {"number": number, "status": status}
 
     def reset(self) -> dict[str, Any]:
-        """Before a scenario: no card on the reader, no fault, an empty tray, no
-        registration application (and none approved), the center's clock back where
-        the stack started it."""
-        assert self.card and self.center
+        """Before a scenario: no card on the reader, no fault, an empty tray, the
+        hoppers filled as the generated config says (a kiosk started now believes
+        those levels), no registration application (and none approved), the
+        center's clock back where the stack started it."""
+        assert self.card and self.center and self.coins
         if self.card_holder["present"]:
             self.remove()
         self.clear("all")
+        for address, _value, level in HOPPERS:
+            self.coins.control.set_level(address, level)
         taken = self.take()["taken"]
         self.center.reset_registrations()
         self.center.set_clock(self.clock)

@@ -227,6 +227,12 @@ class CheckDevices(Command):
 
 
 @dataclass(frozen=True)
+class ReadyToStop(Command):
+    """A stop was requested and no customer is here (idle or out of service): the
+    process may end now. Said once per stop request."""
+
+
+@dataclass(frozen=True)
 class MaintenanceRefused(Command):
     """Maintenance was asked for during a transaction; written to the audit log."""
 

@@ -281,6 +281,19 @@ class OutOfServiceRequested(Event):
     out: bool
 
 
+@dataclass(frozen=True)
+class StopRequested(Event):
+    """The kiosk is asked to stop (a package upgrade, a restart, a reboot): drain.
+    No new customer starts; one under way finishes on the usual rules; at idle the
+    session says :class:`~kiosk.core.commands.ReadyToStop`."""
+
+
+@dataclass(frozen=True)
+class DrainExpired(Event):
+    """The drain's bound passed with a customer still here: the transaction ends as
+    an abandoned one would (the refund path), without waiting for the resident."""
+
+
 # --------------------------------------------------------------- time and housekeeping
 
 

@@ -61,6 +61,9 @@ from kiosk.core.registration import (
     Step,
 )
 from kiosk.core.states import (
+    DRAIN_LAST_CALL,
+    DRAIN_LAST_CALL_S,
+    DRAIN_WAITS_FOR,
     FLOW,
     INTERACTIVE,
     PROMPTS,
@@ -108,6 +111,7 @@ class _Transaction:
     card_alarm_done: bool = False
     printout_alarm_done: bool = False
     printout_seen: bool = False  # the tray sensor saw this session's paper
+    print_submitted: bool = False  # the certificate's job was asked for (after the change)
     alarm_level: int = 0
     more_time: bool = False
     notice: str = ""
@@ -141,6 +145,9 @@ class Session:
         self.faults: dict[str, str] = {}
         self.forced_out_of_service = False
         self.service_open = True
+        self.draining = False  # a stop was requested
+        self._drain_expired = False
+        self._stop_said = False
         self.reopens = ""
         self.service_hours = ""
         self.accepting: frozenset[int] = frozenset()
@@ -161,6 +168,7 @@ class Session:
                 handler = TRANSITIONS.get(self.state, {}).get(RegistrationEvent)
             if handler is not None:
                 handler(self, event)
+            self._ready_to_stop()
         except Exception:  # noqa: BLE001 — a bug must end in a defined state, not a crash
             self.internal_errors += 1
             self._recover_from_bug()
@@ -186,7 +194,7 @@ class Session:
             service_open=self.service_open, reopens=self.reopens,
             service_hours=self.service_hours,
             printout_in_tray=self.tray_occupied, card_left_behind=self.card_left_behind,
-            faults=tuple(sorted(self.faults)),
+            draining=self.draining, faults=tuple(sorted(self.faults)),
             maintenance=(self._maintenance.view() if self._maintenance is not None
                          and self.state is State.MAINTENANCE else None),
             registration=(t.registration.view() if t.registration is not None
@@ -210,6 +218,8 @@ class Session:
         self._generation += 1
         self._emit(cmd.CancelTimers())
         timeout = self.policy.timeouts.get(state)
+        if timeout is not None and self._drain_expired and state in DRAIN_LAST_CALL:
+            timeout = min(timeout, DRAIN_LAST_CALL_S)
         if timeout is not None:
             self._emit(cmd.StartTimer(TimerId.SCREEN, timeout, self._generation))
         prompt = PROMPTS.get(state)
@@ -231,6 +241,8 @@ class Session:
                                   State.MAINTENANCE)
 
     def _blocked_reason(self) -> str:
+        if self.draining:
+            return "draining"
         if self.forced_out_of_service or self._missing_devices():
             return "out_of_service"
         if not self.service_open:
@@ -297,6 +309,10 @@ class Session:
                 self.faults.pop(device, None)
             case ev.OutOfServiceRequested(out=out):
                 self.forced_out_of_service = out
+            case ev.StopRequested():
+                self.draining = True
+            case ev.DrainExpired():
+                self._drain_expired = self.draining
             case ev.CoinInserted(value=value):
                 self._credit(value)
             case ev.PayoutFinished(paid=paid, unpaid=unpaid, stray=False):
@@ -369,6 +385,25 @@ class Session:
     def _stop_alarm(self) -> None:
         self._emit(cmd.Silence(), cmd.ClearAlarm())
         self._t.alarm_level = 0
+
+    # ------------------------------------------------------------------ stopping
+
+    def _ready_to_stop(self) -> None:
+        """Draining, and nobody is here: say once that the process may end."""
+        if (self.draining and not self._stop_said
+                and self.state in (State.IDLE, State.OUT_OF_SERVICE)):
+            self._stop_said = True
+            self._emit(cmd.ReadyToStop())
+
+    def _on_drain_expired(self, event: Event) -> None:
+        """The drain's bound passed: end the transaction as an abandoned one ends (the
+        refund path), except where a device is still at work; maintenance logs out."""
+        if not self.draining or self.state in DRAIN_WAITS_FOR:
+            return
+        if self.state in INTERACTIVE:
+            self._finish(Outcome.TIMED_OUT)
+        elif self.state not in (State.IDLE, State.OUT_OF_SERVICE):
+            ON_TIMEOUT.get(self.state, Session._timeout_cancels)(self)
 
     # ------------------------------------------------------------------ timers
 
@@ -808,9 +843,27 @@ class Session:
     # ------------------------------------------------------------------ print
 
     def _enter_print(self) -> None:
+        """Change first, then paper (docs/payment.md §1.3): the job is submitted once
+        the hoppers have answered for the change, so a crash or a fault never finds
+        paper moving while the customer's money is still unsettled."""
+        t = self._t
+        t.pages_total, t.pages_done = t.document_pages, 0
+        if t.money.payout_pending == 0:
+            self._submit_document()
+
+    def _change_paid(self, event: Event) -> None:
+        assert isinstance(event, ev.PayoutFinished)
+        t = self._t
+        if event.stray or t.money.payout_pending > 0 or t.print_submitted:
+            return
+        if t.money.owed > 0 and t.error is None:
+            t.error = ErrorCode.PAYMENT_FAULT  # told after the printout: call staff
+        self._submit_document()
+
+    def _submit_document(self) -> None:
         t = self._t
         assert t.request is not None
-        t.pages_total, t.pages_done = t.document_pages, 0
+        t.print_submitted = True
         self._emit(cmd.SubmitPrint(PrintKind.DOCUMENT, t.request.request_id))
 
     def _print_progress(self, event: Event) -> None:
@@ -1226,6 +1279,7 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     },
     State.PRINT: {
         **_TIMER,
+        ev.PayoutFinished: _S._change_paid,
         ev.PrintProgress: _S._print_progress,
         ev.PrintFinished: _S._print_finished,
         ev.DocumentReady: _S._late_document,
@@ -1273,14 +1327,16 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     },
 }
 
-# Maintenance asked for in the middle of anything else is refused (and audited).
+# Maintenance asked for in the middle of anything else is refused (and audited); the
+# drain's bound reaches every state (most of them ignore it).
 for _state, _table in TRANSITIONS.items():
     _table.setdefault(ev.MaintenanceRequested, _S._maintenance_refused)
+    _table.setdefault(ev.DrainExpired, _S._on_drain_expired)
 
 #: States where Cancel is deliberately not offered, and why.
 NOT_CANCELLABLE: dict[State, str] = {
     State.IDLE: "nothing to cancel",
-    State.PRINT: "paper is moving; a failed or finished job ends the transaction",
+    State.PRINT: "the change is paid, then paper moves; a failed or finished job ends it",
     State.RECEIPT: "the certificate is printed; only the receipt is left",
     State.TAKE_PRINTOUT: "the transaction is over; waiting for the tray to be emptied",
     State.REFUND: "coins are being paid back",

@@ -47,6 +47,24 @@ INTERACTIVE = frozenset({
     State.REGISTER,
 })
 
+#: While draining for a stop, states where a device is still at work (paper moving,
+#: coins being paid back, the wipe): the drain's bound never cuts them short.
+DRAIN_WAITS_FOR = frozenset({State.PRINT, State.RECEIPT, State.REFUND, State.WIPE})
+#: The states that wait for the resident on the exit path (the card, the printout,
+#: an error to read): after the drain's bound each is shown at most this long.
+DRAIN_LAST_CALL = frozenset({State.REMOVE_CARD, State.ERROR, State.CARD_LEFT,
+                             State.TAKE_PRINTOUT})
+DRAIN_LAST_CALL_S = 15.0
+
+
+def longest_stop(timeouts: Mapping[State, float], drain_timeout: float) -> float:
+    """Seconds a stop may take at most: the drain's bound, then the devices' own
+    timeouts on the exit path and the last calls (the unit's TimeoutStopSec must
+    cover this plus the process's own exit)."""
+    return (drain_timeout + sum(timeouts[s] for s in DRAIN_WAITS_FOR)
+            + DRAIN_LAST_CALL_S * len(DRAIN_LAST_CALL))
+
+
 #: The main flow in order; used to decide which devices a transaction still needs.
 FLOW = (
     State.LANGUAGE, State.TERMS, State.PLACE_CARD, State.READ_CARD, State.PIN, State.SIGN,
@@ -145,6 +163,7 @@ class View:
     service_hours: str = ""  # the kiosk's daily window, e.g. "06:30–23:00"
     printout_in_tray: bool = False
     card_left_behind: bool = False
+    draining: bool = False  # a stop was requested: no new customer (the kiosk restarts soon)
     faults: tuple[str, ...] = ()
     maintenance: object | None = None  # the maintenance mode's own view model
     registration: RegistrationView | None = None  # the registration screens' view

@@ -50,7 +50,7 @@ from kiosk.core.events import Event, PrintKind
 from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
 from kiosk.core.session import Session
-from kiosk.core.states import State, View
+from kiosk.core.states import State, View, longest_stop
 from kiosk.runtime import heap, watchdog
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.certificates import certificate_expired
@@ -66,6 +66,8 @@ TRANSCRIPT_LINES = 5000  # about 150 transactions
 #: the longest the idle loop sleeps with nothing due: a wall-clock step (NTP) is
 #: noticed within a minute, and nothing else wakes it on a schedule
 LONGEST_SLEEP = 60.0
+#: what the process needs after the drain to stop (devices, lanes, the wipe)
+STOP_MARGIN_S = 30.0
 
 
 class UiPort(Protocol):
@@ -169,6 +171,13 @@ class KioskApp:
         self._last_failure: dict[str, int] = {}  # device → when it last failed
         self._changed = threading.Condition()
         self._service_open: bool | None = None
+        self._clock = clock
+        # stopping: signals counted by request_stop (safe in a signal handler), the
+        # ones the loop has seen, the drain's deadline, and the session's go-ahead
+        self._stop_requests = 0
+        self._stops_seen = 0
+        self._drain_deadline: float | None = None
+        self.ready_to_stop = False
         self.executor = Executor(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -323,9 +332,46 @@ class KioskApp:
         with self._changed:
             self._changed.notify_all()
 
+    # ------------------------------------------------------------------ stopping
+
+    def request_stop(self) -> None:
+        """Ask the kiosk to drain and stop (SIGTERM: an upgrade, a restart, a reboot).
+        Safe in a signal handler: it only counts and wakes the loop, which starts the
+        drain (:meth:`_follow_stop`). :meth:`run` returns once the session says
+        :class:`~kiosk.core.commands.ReadyToStop` — at once when nobody is there."""
+        self._stop_requests += 1
+        self.ui.wake()
+
+    def _follow_stop(self) -> None:
+        """On the loop: start draining at the first stop request (later ones change
+        nothing: the drain already runs, money stays on its usual path), and tell the
+        session when the drain's bound has passed."""
+        if self._stop_requests != self._stops_seen:
+            again = self._stops_seen > 0
+            self._stops_seen = self._stop_requests
+            if again:
+                log.warning("stop requested again: still draining (%s)",
+                            self.session.state.value)
+            else:
+                drain = self.config.kiosk.drain_timeout
+                self._drain_deadline = self._clock() + drain
+                log.info("stop requested: draining (%s, at most %g s)",
+                         self.session.state.value, drain)
+                self.notifier.stopping()
+                # the unit's TimeoutStopSec covers the default; a longer drain asks for more
+                self.notifier.extend_timeout(
+                    longest_stop(self.config.policy.timeouts, drain) + STOP_MARGIN_S)
+                self.handle(ev.StopRequested())
+        if self._drain_deadline is not None and self._clock() >= self._drain_deadline:
+            self._drain_deadline = None
+            log.warning("drain bound passed in %s: ending the transaction",
+                        self.session.state.value)
+            self.handle(ev.DrainExpired())
+
     def step(self, max_wait: float | None = 0.5) -> None:
         """One turn of the loop (see the module docstring). ``max_wait`` caps the
         sleep; ``None`` sleeps until something is due (:meth:`seconds_to_sleep`)."""
+        self._follow_stop()
         self._check_service_hours()
         while True:
             try:
@@ -362,6 +408,8 @@ class KioskApp:
         wakes it through :meth:`post` or the UI."""
         due = [LONGEST_SLEEP if max_wait is None else max_wait,
                self.timers.seconds_until_next(), self.notifier.seconds_until_ping()]
+        if self._drain_deadline is not None:
+            due.append(max(0.0, self._drain_deadline - self._clock()))
         now = self._wall_clock()
         with contextlib.suppress(ValueError, TypeError, OverflowError):
             change = self.config.service_window.next_change(now)
@@ -369,9 +417,10 @@ class KioskApp:
         return max(0.0, min(d for d in due if d is not None))
 
     def run(self, stop: threading.Event, max_wait: float | None = 0.5) -> None:
-        """Turn the loop until ``stop`` is set; whoever sets it from another thread
-        or a signal handler also calls ``ui.wake()`` when ``max_wait`` is None."""
-        while not stop.is_set():
+        """Turn the loop until ``stop`` is set (whoever sets it from another thread
+        also calls ``ui.wake()`` when ``max_wait`` is None), or until a drain asked for
+        with :meth:`request_stop` is over."""
+        while not stop.is_set() and not self.ready_to_stop:
             self.step(max_wait)
 
     def play_through(self, play: Callable[[], object], *, max_wait: float = 0.05,
@@ -442,6 +491,7 @@ class Executor:
             cmd.CancelPrint: self._cancel_print,
             cmd.Wipe: self._wipe, cmd.CheckDevices: self._check_devices,
             cmd.MaintenanceRefused: self._maintenance_refused,
+            cmd.ReadyToStop: self._ready_to_stop,
         }
 
     def execute(self, command: cmd.Command) -> None:
@@ -769,6 +819,13 @@ class Executor:
                                                  c.via, c.state)
 
     # housekeeping ------------------------------------------------------------------
+    def _ready_to_stop(self, c: cmd.Command) -> None:
+        """Drained: let the last customer's wipe and purge finish, then end the loop."""
+        self.app.supervisor.drain()
+        log.info("drained: stopping")
+        self.app.ready_to_stop = True
+        self.app.ui.wake()
+
     def _wipe(self, c: cmd.Command) -> None:
         """Drop the session's data, cancel and purge its print jobs, then check that
         neither the kiosk nor the print system holds anything of it."""

@@ -24,6 +24,7 @@ Example::
     store = "見本マート 架空店"
     state_dir = "/var/lib/kiosk"
     development = false    # true only for test/development kiosks (see [automation])
+    drain_timeout = 300.0  # a stop waits this long for a customer to finish (docs/deploy.md)
 
     [devices]
     card = "pcsc"          # fake | pcsc
@@ -75,6 +76,7 @@ class ConfigError(Exception):
 MAX_CONFIG_BYTES = 1024 * 1024
 MAX_TOML_DEPTH = 32  # arrays and inline tables inside each other; tomllib recurses on them
 MAX_SECONDS = 7 * 24 * 3600.0  # no timeout or lockout of the kiosk is longer than a week
+DRAIN_MAX_S = 3600.0  # a stop waits at most an hour for a customer
 MAX_PIXELS = 16384
 #: the longest wait between two maintenance logins of one role (an hour; the
 #: keyboard counts it down, so it holds the maintenance screen that long)
@@ -94,6 +96,10 @@ class KioskSection:
     #: a test or development kiosk (fictional data, emulated devices or fakes): only
     #: such a config may turn the automation port on. Never true in a store.
     development: bool = False
+    #: a stop (upgrade, restart, reboot) waits this many seconds for a customer under
+    #: way to finish; then the transaction ends on the refund path. systemd's
+    #: TimeoutStopSec must cover it (kiosk.core.states.longest_stop).
+    drain_timeout: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -526,7 +532,8 @@ def parse(data: Mapping[str, Any], source: str = "<config>", base: Path = Path()
     kiosk = KioskSection(
         id=kiosk_id, store=r.get(k, "kiosk", "store", str, ""),
         state_dir=r.path(k, "kiosk", "state_dir", base, Path("/var/lib/kiosk")) or Path(),
-        languages=languages, development=r.get(k, "kiosk", "development", bool, False))
+        languages=languages, development=r.get(k, "kiosk", "development", bool, False),
+        drain_timeout=r.positive(k, "kiosk", "drain_timeout", 300.0, maximum=DRAIN_MAX_S))
 
     d = r.table(data, "devices", set(DEVICE_CHOICES) | {"options"})
     options = r.get(d, "devices", "options", dict, {})

@@ -45,6 +45,7 @@ def sample_events(generation: int = 0) -> list[ev.Event]:
         ev.DeviceFailed("card_reader", "CARD-NO-READER"), ev.DeviceRecovered("printer"),
         ev.ServiceHoursChanged(False, "06:30"), ev.ServiceHoursChanged(True),
         ev.OutOfServiceRequested(True), ev.OutOfServiceRequested(False),
+        ev.StopRequested(), ev.DrainExpired(),
         ev.TimerExpired(TimerId.SCREEN, generation), ev.TimerExpired(TimerId.MORE_TIME, generation),
         ev.TimerExpired(TimerId.ALARM, generation), ev.TimerExpired(TimerId.SETTLE, generation),
         ev.TimerExpired(TimerId.SCREEN, -1),

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.core.states import DEFAULT_TIMEOUTS, longest_stop
+from kiosk.runtime.app import STOP_MARGIN_S
+from kiosk.runtime.config import KioskSection
 from tests.deploy.conftest import SYSTEMD, need
 
 OUR_UNITS = ["kiosk.service", "kiosk.target", "kiosk-emu.service", "var-spool-cups.mount",
@@ -110,3 +113,13 @@ def test_example_config_passes_check_config() -> None:
     from kiosk.cli import main
 
     assert main(["check-config", str(SYSTEMD / "kiosk.toml.example")]) == 0
+
+
+def test_the_stop_timeout_covers_a_whole_drain() -> None:
+    """systemd must not SIGKILL a kiosk that is still letting a resident finish: its
+    TimeoutStopSec covers the default drain's longest stop and the process's exit."""
+    lines = (SYSTEMD / "kiosk.service").read_text().splitlines()
+    stop = float(next(line.split("=", 1)[1] for line in lines
+                      if line.startswith("TimeoutStopSec=")))
+    drain = KioskSection.__dataclass_fields__["drain_timeout"].default
+    assert stop >= longest_stop(DEFAULT_TIMEOUTS, drain) + STOP_MARGIN_S

@@ -93,6 +93,7 @@ def cases(language: str) -> dict[str, View]:
         "idle_printout_in_tray": replace(v[State.IDLE], printout_in_tray=True,
                                          notice="printout_in_tray"),
         "idle_card_left_behind": replace(v[State.IDLE], card_left_behind=True),
+        "idle_draining": replace(v[State.IDLE], draining=True),
         "language": v[State.LANGUAGE],
         "terms": v[State.TERMS],
         "place_card": v[State.PLACE_CARD],

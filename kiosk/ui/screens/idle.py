@@ -11,7 +11,7 @@ from __future__ import annotations
 from kiosk.core import events as ev
 from kiosk.core.states import View
 from kiosk.ui import theme
-from kiosk.ui.i18n import N_
+from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.screens.common import Ctx, banner, header
 from kiosk.ui.widgets import Button, Drawing, Screen, Text, Widget
 
@@ -35,7 +35,7 @@ ENDONYMS = {
 #: The national standard window, shown until the runtime has sent the kiosk's own.
 DEFAULT_HOURS = "6:30–23:00"
 
-UNAVAILABLE = ("closed", "printout_in_tray", "card_left_behind", "out_of_service")
+UNAVAILABLE = ("draining", "closed", "printout_in_tray", "card_left_behind", "out_of_service")
 REASON_BODY = {
     "printout_in_tray": N_("idle.printout_in_tray.body"),
     "card_left_behind": N_("idle.card_left_behind.body"),
@@ -45,6 +45,8 @@ REASON_BODY = {
 
 def unavailable_reason(view: View) -> str:
     """Why a new customer cannot start now ("" if they can)."""
+    if view.draining:
+        return "draining"  # the kiosk restarts in a moment: say so, whatever else holds
     if view.notice in UNAVAILABLE:
         return view.notice
     if not view.service_open:
@@ -56,6 +58,21 @@ def unavailable_reason(view: View) -> str:
     return ""
 
 
+def draining(ctx: Ctx) -> list[Widget]:
+    """Stopping for an update or a restart: "please wait" in every language at once
+    (nobody has chosen one), the kiosk's own first. No staff corner: the kiosk is
+    about to restart."""
+    widgets = banner((300, 200, 700, 110), ctx.tr("idle.draining.body"), ctx.fs(theme.BODY))
+    y = 322
+    for lang in ENDONYMS:
+        if lang == ctx.lang:
+            continue
+        widgets.append(Text((300, y, 700, 44), Translator(lang)("idle.draining.body"),
+                            theme.SMALL, theme.INK, valign="middle", lang=lang))
+        y += 48
+    return widgets
+
+
 def build(ctx: Ctx) -> Screen:
     tr, view = ctx.tr, ctx.view
     hours = tr("idle.hours", hours=view.service_hours or DEFAULT_HOURS)
@@ -65,6 +82,8 @@ def build(ctx: Ctx) -> Screen:
         widgets.append(Drawing((40, 130, 220, 220), "clock" if reason == "closed" else "warning"))
         widgets.append(Text((300, 110, 700, 70), tr("idle.unavailable.title"),
                             ctx.fs(theme.BIG - 12), theme.INK, bold=True, valign="middle"))
+        if reason == "draining":
+            return Screen("idle_draining", tuple(widgets + draining(ctx)))
         if reason == "closed":
             detail = (tr("idle.closed.reopens", time=view.reopens) if view.reopens
                       else tr("idle.closed.body"))
