@@ -11,7 +11,10 @@ power-off and on selecting another DF), try counters that are non-volatile
 (the ``persist`` hook is called whenever they change), READ BINARY paging with
 ``6B 00`` past the end, VERIFY with 63 Cx / 63 C0 / 69 84, and COMPUTE DIGITAL
 SIGNATURE with the card's own key (PKCS#1 v1.5 type-1 padding of the input as
-sent, or ECDSA over the raw hash for the next-generation profile).
+sent, or ECDSA over the raw hash for the next-generation profile). A file with a
+``read_pin`` answers 69 82 until that PIN is verified (the signing certificate
+0001 behind the signing password 001B). Which files a card holds is not decided
+here: ``state.load_card`` builds the file map from ``layout``.
 
 No sockets, no clock, no threads: the vpcd process and the in-process transport
 both drive this class and add the I/O (and the fault catalogue) around it.
@@ -27,8 +30,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
-# Contactless-style ATR of a My Number card as PC/SC shows it (jpki.md §5.1).
+# Contactless-style ATR of a My Number card as PC/SC shows it (jpki.md §5.1, listed in
+# pcsc-tools' smartcard_list.txt): 3B 88 80 01 + ATQB application data + protocol info + TCK.
 DEFAULT_ATR = bytes.fromhex("3B888001000005E0B381A1007F")
+# The contact-interface ATR in OpenSC's jpki driver table (card-jpki.c; jpki.md §5.1).
+CONTACT_ATR = bytes.fromhex("3BE000FF8131FE4514")
 ISD_AID = bytes.fromhex("A000000151000000")  # selected by default at power-up
 
 
@@ -58,7 +64,10 @@ class BinaryFile:
 
 @dataclass(frozen=True)
 class PinFile:
-    value: bytes = field(repr=False)
+    """A PIN IEF. ``value`` None: created but never set (a child's signing password,
+    ``layout.ASSUMED``), so it reads as blocked whatever its counter says."""
+
+    value: bytes | None = field(repr=False)
     max_tries: int
 
 
@@ -80,7 +89,8 @@ class CardSpec:
 
     applications: tuple[Application, ...]
     atr: bytes = DEFAULT_ATR
-    empty_verify_after_success: int = 0x9000  # or 0x63C0 | max (jpki.md §10 [U])
+    # 90 00, or 63 C0 meaning 63 C<that PIN's max tries> (jpki.md §10 [U])
+    empty_verify_after_success: int = 0x9000
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ class VirtualCard:
         for app in spec.applications:
             for fid, f in app.files.items():
                 if isinstance(f, PinFile):
-                    self.tries[(app.aid, fid)] = f.max_tries
+                    self.tries[(app.aid, fid)] = f.max_tries if f.value is not None else 0
         if tries:
             self.tries.update(tries)
         self._persist = persist
@@ -269,12 +279,13 @@ class VirtualCard:
         pin = self._df.files[fid]
         assert isinstance(pin, PinFile)
         key = (self._df.aid, fid)
-        left = self.tries[key]
+        left = self.tries[key] if pin.value is not None else 0
         if not cmd.data:
             if left == 0:
                 return _sw(0x63C0)
             if fid in self._verified:
-                return _sw(self.spec.empty_verify_after_success)
+                after = self.spec.empty_verify_after_success
+                return _sw(0x63C0 | pin.max_tries if after & 0xFFF0 == 0x63C0 else after)
             return _sw(0x63C0 | left)
         if left == 0:
             return _sw(Sw.LOCKED)

@@ -1,7 +1,8 @@
 """``hw-emu card``: make virtual My Number cards, serve them to vpcd, control them.
 
     hw-emu card profiles
-    hw-emu card make --state DIR --profile NAME [--name CARD] [--pin 1234] [--pki DIR]
+    hw-emu card make --state DIR --profile NAME [--name CARD] [--pin 1234]
+                     [--sign-pin TEST1234] [--pki DIR]
     hw-emu card run  --state DIR --card CARD [--host 127.0.0.1] [--port 35963] [--absent]
                      [--wire-log FILE] [-v]
     hw-emu card ctl  --state DIR --card CARD present|remove|status|quit|fault NAME VALUE
@@ -16,7 +17,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hw_emulator.card.state import PROFILES, card_paths, load_card, make_card
+from hw_emulator.card.state import (
+    DEFAULT_PIN,
+    DEFAULT_SIGN_PIN,
+    PROFILES,
+    card_paths,
+    load_card,
+    make_card,
+)
 from hw_emulator.card.vpcd import DEFAULT_PORT, VpcdCardServer, control, run_server
 
 
@@ -31,7 +39,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--state", type=Path, required=True)
     p.add_argument("--profile", default="default", choices=sorted(PROFILES))
     p.add_argument("--name", help="card name (default: the profile name)")
-    p.add_argument("--pin", default="1234", help="auth PIN of the fictional holder")
+    p.add_argument("--pin", default=DEFAULT_PIN, help="auth PIN of the fictional holder")
+    p.add_argument("--sign-pin", default=DEFAULT_SIGN_PIN,
+                   help="signing password (6-16 of A-Z 0-9; not on a child's card)")
     p.add_argument("--pki", type=Path, help="test PKI directory (default: STATE/pki)")
     p.set_defaults(handler=_make)
 
@@ -61,7 +71,12 @@ def _profiles(_args: argparse.Namespace) -> int:
 
 
 def _make(args: argparse.Namespace) -> int:
-    paths = make_card(args.state, args.profile, name=args.name, pin=args.pin, pki_dir=args.pki)
+    try:
+        paths = make_card(args.state, args.profile, name=args.name, pin=args.pin,
+                          sign_pin=args.sign_pin, pki_dir=args.pki)
+    except ValueError as exc:
+        print(f"hw-emu card make: {exc}", file=sys.stderr)
+        return 2
     print(paths.directory)
     return 0
 

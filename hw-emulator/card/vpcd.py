@@ -149,6 +149,7 @@ class VpcdCardServer:
             "ready": self._seen and self._powered_once,  # pcscd has powered it up
             "powered": self.card.powered,
             "tries_left": self.card.tries.get(self.loaded.pin_key),
+            "sign_tries_left": self.card.tries.get(self.loaded.sign_pin_key),
             "apdus": self.card.commands_seen,
             "faults": dict(self.faults),
         }

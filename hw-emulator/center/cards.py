@@ -192,13 +192,14 @@ def issue_card_certificate(center_pki: CenterPki, world: World, resident_id: str
     resident = world.residents[resident_id]
     now = _now()
     expired = resident.card_status == "expired"
-    return pki.issue_certificate(
-        center_pki.card_ca, public_key,
-        f"TEST ONLY user authentication {resident.card_serial:x}",
+    # Shaped like a J-LIS 利用者証明用電子証明書 (what a card holds): subject C=JP and a
+    # 23-character code, no name (hw_emulator.pki.issue_jpki_certificate).
+    code = "TEST" + f"{resident.card_serial:019X}"[-19:]
+    return pki.issue_jpki_certificate(
+        center_pki.card_ca, public_key, pki.JpkiHolder(code), usage="auth",
         serial=resident.card_serial,
         not_before=now - dt.timedelta(days=5 * 365) if expired else None,
-        not_after=now - dt.timedelta(days=2) if expired else None,
-        client_auth=True)
+        not_after=now - dt.timedelta(days=2) if expired else None)
 
 
 def software_card(center_pki: CenterPki, world: World, resident_id: str,
