@@ -254,7 +254,8 @@ class World:
                     "hours": rule.hours_label,
                 })
             municipalities.append({"code": municipality.code, "name": municipality.name,
-                                   "relation": relation, "kinds": kinds})
+                                   "relation": relation, "kinds": kinds,
+                                   **({"kana": municipality.kana} if municipality.kana else {})})
         household = [{"member_id": mid, "display_name": self.residents[rid].name}
                      for mid, rid in member_ids.items()]
         return {"municipalities": municipalities, "household": household}

@@ -47,6 +47,7 @@ class ErrorCode(enum.StrEnum):
     CARD_UNREADABLE = "card_unreadable"
     CARD_UNSUPPORTED = "card_unsupported"
     CARD_REMOVED = "card_removed"
+    CARD_CHANGED = "card_changed"  # another card came back after a re-hold: never continued
     DOCUMENT_REFUSED = "document_refused"  # failed verification: never printed
     PRINTER_FAULT = "printer_fault"
     PAYMENT_FAULT = "payment_fault"
@@ -91,6 +92,9 @@ class Municipality:
     name: str
     relation: Relation
     kinds: tuple[KindOffer, ...]
+    #: the name's reading in hiragana, "" if the center sent none: the UI shows it
+    #: romanised beside the name in the other languages (protocol §4.3)
+    kana: str = ""
 
     def offer(self, kind: CertificateKind) -> KindOffer | None:
         return next((k for k in self.kinds if k.kind == kind), None)

@@ -1,11 +1,13 @@
 """Draw a :class:`~kiosk.ui.widgets.Screen` onto a surface, scaled from the logical canvas.
 
-Text is laid out here (once per string and box, then cached): wrapped at
-spaces for Latin scripts and Hangul, between characters for Japanese and Chinese
-(keeping closing punctuation off the start of a line), and shrunk down to
-:data:`~kiosk.ui.theme.MIN_SHRINK` of its size when a box is tight. Text that
-still does not fit is drawn clipped and recorded in :attr:`Painter.overflows`,
-which the screenshot tests require to stay empty in every language.
+Text is laid out here (once per string, box and language, then cached): wrapped
+only where :mod:`kiosk.ui.linebreak` allows a break — at spaces, and in Japanese
+and Chinese between phrases — and shrunk down to :data:`~kiosk.ui.theme.MIN_SHRINK`
+of its size when a box is tight, *before* any piece between two breaks is split.
+Text that still does not fit is drawn clipped and recorded in
+:attr:`Painter.overflows`, which the screenshot tests require to stay empty in
+every language; a piece split inside a word at that floor is recorded in the
+layout (:attr:`Layout.split`), which the line-break test requires never to happen.
 
 A frame has to be cheap: on the kiosk's board a third of a core must draw it in
 well under 16 ms. So the painter keeps, bounded, what it would otherwise redo on
@@ -48,7 +50,7 @@ from typing import ClassVar, Generic, NamedTuple, TypeVar
 import pygame
 import pygame.freetype
 
-from kiosk.ui import drawings, theme
+from kiosk.ui import drawings, linebreak, theme
 from kiosk.ui.fonts import Fonts
 from kiosk.ui.widgets import (
     Box,
@@ -61,39 +63,6 @@ from kiosk.ui.widgets import (
     Screen,
     Text,
 )
-
-_NO_LINE_START = set("、。，．,.・：；:;？！?!ー」』）)】〕〉》’”…〜%"
-                     "ゃゅょっぁぃぅぇぉャュョッァィゥェォ")
-_NO_LINE_END = set("「『（(【〔〈《‘“")
-#: counters and units that stay on the line of the number before them ("100円")
-_POSTFIX = set("円年月日回通枚人歳分秒時桁页份次位엔통회")
-
-
-def _is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (0x3000 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
-            or 0xFF00 <= code <= 0xFFEF)
-
-
-def tokenize(text: str) -> list[str]:
-    """Split into the smallest pieces a line may break between."""
-    tokens: list[str] = []
-    for ch in text:
-        last = tokens[-1] if tokens else ""
-        glue = bool(last) and last not in (" ", "\n")
-        if ch in ("\n", " "):
-            tokens.append(ch)
-        elif glue and (ch in _NO_LINE_START or last[-1] in _NO_LINE_END
-                       or (ch in _POSTFIX and last[-1].isdigit())):
-            tokens[-1] += ch
-        elif _is_cjk(ch):
-            tokens.append(ch)
-        elif glue and not _is_cjk(last[-1]):
-            tokens[-1] += ch
-        else:
-            tokens.append(ch)
-    return tokens
-
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -164,6 +133,8 @@ class Layout:
     line_height: int
     ascender: int
     lead: int
+    #: a piece between two break opportunities was cut (it was too wide at the floor)
+    split: bool = False
 
 
 class TextJob(NamedTuple):
@@ -197,7 +168,7 @@ class Painter:
         self.fonts = fonts
         self.overflows: list[Overflow] = []
         self._widths: dict[tuple[int, int, str], int] = {}
-        self._layouts: _Lru[tuple[int, int, str, int, int], Layout] = _Lru(LAYOUTS_MAX)
+        self._layouts: _Lru[tuple[int, int, str, int, int, str], Layout] = _Lru(LAYOUTS_MAX)
         #: (font, size, line, colour) → (surface, dx, dy from the pen position)
         self._lines: _Lru[tuple[int, int, str, Color], tuple[pygame.Surface, int, int]] = (
             _Lru(LINES_MAX_BYTES))
@@ -263,27 +234,41 @@ class Painter:
             self._widths[key] = width
         return width
 
-    def wrap(self, font: pygame.freetype.Font, size: int, text: str,
-             width: int) -> tuple[list[str], int]:
-        """Greedy line breaking; returns the lines and the widest unbreakable piece."""
+    def wrap(self, font: pygame.freetype.Font, size: int, pieces: list[str],
+             width: int, split: bool = False) -> tuple[list[str], int]:
+        """Greedy line filling with the pieces of :func:`linebreak.segments`; returns the
+        lines and the widest piece. With ``split``, a piece wider than ``width`` is cut
+        into characters (:func:`linebreak.emergency_split`) instead of kept whole."""
         lines: list[str] = []
         line = ""
         widest = 0
-        for token in tokenize(text):
-            if token == "\n":  # noqa: S105 — a line break, not a secret
+        for raw in pieces:
+            if raw == "\n":
                 lines.append(line.rstrip())
                 line = ""
                 continue
-            if token.isspace() and not line:
+            # a line never starts with the spaces a break was made at
+            piece = raw if line else raw.lstrip(" \t\u3000")
+            if not piece:
                 continue
-            candidate = line + token
+            candidate = line + piece
             if self._width(font, size, candidate.rstrip()) <= width:
                 line = candidate
                 continue
             if line.strip():
                 lines.append(line.rstrip())
-            line = "" if token.isspace() else token
-            widest = max(widest, self._width(font, size, line))
+            start = piece.lstrip(" \t\u3000")
+            if split and self._width(font, size, start.rstrip()) > width:
+                line = ""
+                for part in linebreak.emergency_split(start):
+                    if line and self._width(font, size, (line + part).rstrip()) > width:
+                        lines.append(line.rstrip())
+                        line = part.lstrip()
+                    else:
+                        line += part
+                continue
+            line = start
+            widest = max(widest, self._width(font, size, start.rstrip()))
         lines.append(line.rstrip())
         widest = max([widest, *(self._width(font, size, ln) for ln in lines)])
         return lines, widest
@@ -292,32 +277,60 @@ class Painter:
     def line_height(size: int) -> int:
         return round(size * 1.32)
 
-    def fit(self, font: pygame.freetype.Font, size: int, text: str,
-            box: pygame.Rect) -> tuple[int, list[str], bool]:
-        """The largest size ≥ MIN_SHRINK·size at which ``text`` fits ``box``."""
+    def fit(self, font: pygame.freetype.Font, size: int, text: str, box: pygame.Rect,
+            lang: str = "ja") -> tuple[int, list[str], bool, bool]:
+        """The largest size ≥ MIN_SHRINK·size at which ``text`` fits ``box`` broken only
+        at opportunities; at the floor, a piece still too wide is split. Returns the
+        size, the lines, whether they fit and whether a piece was split."""
         floor = max(8, int(size * theme.MIN_SHRINK))
+        pieces = linebreak.segments(text, lang)
         current = size
         while True:
-            lines, widest = self.wrap(font, current, text, box.width)
+            lines, widest = self.wrap(font, current, pieces, box.width)
             fits = widest <= box.width and len(lines) * self.line_height(current) <= box.height
-            if fits or current <= floor:
-                return current, lines, fits
+            if fits:
+                return current, lines, True, False
+            if current <= floor:
+                break
             current = max(floor, current - max(1, current // 14))
+        if widest <= box.width:
+            return current, lines, False, False  # too many lines: an overflow, no split
+        lines, widest = self.wrap(font, current, pieces, box.width, split=True)
+        fits = widest <= box.width and len(lines) * self.line_height(current) <= box.height
+        return current, lines, fits, True
 
     def layout(self, font: pygame.freetype.Font, size: int, text: str,
-               box: pygame.Rect) -> Layout:
-        """:meth:`fit` and the metrics to draw the result, computed once per string and box."""
-        key = (id(font), size, text, box.width, box.height)
+               box: pygame.Rect, lang: str = "ja") -> Layout:
+        """:meth:`fit` and the metrics to draw the result, computed once per string, box
+        and language (the language picks the phrase rules: Chinese or Japanese, the
+        words kept together)."""
+        key = (id(font), size, text, box.width, box.height, lang)
         found = self._layouts.get(key)
         if found is not None:
             return found
-        used, lines, fits = self.fit(font, size, text, box)
+        used, lines, fits, split = self.fit(font, size, text, box, lang)
         lh = self.line_height(used)
         ascender = font.get_sized_ascender(used)
         lead = (lh - (ascender - font.get_sized_descender(used))) // 2
         widths = tuple(self._width(font, used, ln) for ln in lines)
         return self._layouts.put(key, Layout(used, tuple(lines), widths, fits, lh, ascender,
-                                             lead))
+                                             lead, split))
+
+    def laid_out(self, screen: Screen, lang: str) -> list[tuple[TextJob, Layout]]:
+        """Every string of ``screen`` (texts and button labels) with its layout, nothing
+        drawn: what the line-break test reads."""
+        jobs: list[TextJob] = []
+        for widget in screen.widgets:
+            if isinstance(widget, Text):
+                jobs.append(self.text_job(screen.id, widget, lang))
+            elif isinstance(widget, Button):
+                jobs += self._look(screen.id, widget, lang, False)[3]
+        out: list[tuple[TextJob, Layout]] = []
+        for job in jobs:
+            if job.text:
+                font, px, box = self._resolve(job)
+                out.append((job, self.layout(font, px, job.text, box, job.lang)))
+        return out
 
     def _line(self, font: pygame.freetype.Font, size: int, line: str,
               color: Color) -> tuple[pygame.Surface, int, int]:
@@ -374,7 +387,8 @@ class Painter:
             if not job.text:
                 continue
             font, px, box = self._resolve(job)
-            laid = self._layouts.peek((id(font), px, job.text, box.width, box.height))
+            laid = self._layouts.peek((id(font), px, job.text, box.width, box.height,
+                                       job.lang))
             if laid is not None and all(
                     not line or (id(font), laid.size, line, job.color) in self._lines
                     for line in laid.lines):
@@ -385,7 +399,7 @@ class Painter:
         order = sorted(pending, key=lambda f: f not in self._recent_faces)
         for face in order:
             for font, px, box, job in pending[face]:
-                laid = self.layout(font, px, job.text, box)
+                laid = self.layout(font, px, job.text, box, job.lang)
                 for line in laid.lines:
                     if line:
                         self._line(font, laid.size, line, job.color)
@@ -395,7 +409,7 @@ class Painter:
         if not job.text:
             return
         font, px, box = self._resolve(job)
-        laid = self.layout(font, px, job.text, box)
+        laid = self.layout(font, px, job.text, box, job.lang)
         lh = laid.line_height
         if not laid.fits:
             needed = (round(max(laid.widths) / self.scale),

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from hw_emulator.center import CenterEmulator
-from kiosk.center.client import HttpCenter, RequestState, make_ssl_context
+from kiosk.center.client import HttpCenter, RequestState, make_ssl_context, parse_menu
 from kiosk.center.port import CenterError, CenterPort, DeliveryResult
 from kiosk.core.menu import CertificateKind, ErrorCode, Relation
 
@@ -37,6 +37,7 @@ def test_authenticate_with_a_card_signature_returns_the_residents_menu(
     assert [m.code for m in logged.menu.municipalities] == ["999901"]
     city = logged.menu.municipality("999901")
     assert city is not None and city.relation == Relation.RESIDENCE
+    assert city.kana == "かくうし"  # the reading the UI romanises (protocol §4.3)
     residence = city.offer(K.RESIDENCE)
     assert residence is not None and residence.fee == 200 and residence.max_copies == 10
     assert {o.key for o in residence.options} >= {"scope", "head_relation", "domicile",
@@ -67,6 +68,15 @@ def test_menu_lists_the_domicile_for_a_registered_resident(
     assert {k.kind for k in domicile.kinds} == {K.KOSEKI_FULL, K.KOSEKI_INDIVIDUAL,
                                                 K.KOSEKI_ATTACHMENT}
     assert all(k.available for k in domicile.kinds)
+
+
+def test_a_menu_reading_that_is_not_kana_is_dropped() -> None:
+    """Given a menu whose readings are katakana, romaji or missing, when it is parsed,
+    then katakana is folded to hiragana and the others are dropped, the municipality kept."""
+    doc = {"municipalities": [
+        {"code": c, "name": "架空市", "relation": "residence", "kinds": [], **extra}
+        for c, extra in (("1", {"kana": "カクウシ"}), ("2", {"kana": "kakushi"}), ("3", {}))]}
+    assert [m.kana for m in parse_menu(doc).municipalities] == ["かくうし", "", ""]
 
 
 EVERY_KIND = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from kiosk.core import events as ev
 from kiosk.core.menu import ErrorCode
 from kiosk.ui import theme
+from kiosk.ui.romaji import municipality_reading
 from kiosk.ui.screens.common import (
     ERROR_SHORT,
     KIND_LABELS,
@@ -34,7 +35,8 @@ def build(ctx: Ctx) -> Screen:
     widgets: list[Widget] = header(ctx, tr("kind.title"), notice_text(ctx))
     m = view.municipality
     if m is not None:
-        widgets.append(Text((40, 90, 944, 40), tr("municipality.line", name=m.name,
+        name = ctx.place(m.name, municipality_reading(m.name, m.kana))
+        widgets.append(Text((40, 90, 944, 40), tr("municipality.line", name=name,
                                                    relation=tr(RELATION_LABELS[m.relation])),
                             ctx.fs(theme.BODY), theme.INK, bold=True, valign="middle"))
         for i, offer in enumerate(m.kinds[:8]):
@@ -43,11 +45,11 @@ def build(ctx: Ctx) -> Screen:
             if offer.available:
                 sub = tr("kind.fee", fee=ctx.yen(offer.fee))
                 if offer.hours:
-                    sub += "  " + tr("kind.hours", hours=offer.hours)
+                    sub += "  " + tr("kind.hours", hours=ctx.hours(offer.hours))
             else:
                 reason = tr(ERROR_SHORT[offer.unavailable_reason or ErrorCode.KIND_NOT_OFFERED])
-                sub = (tr("kind.unavailable", reason=reason, hours=offer.hours) if offer.hours
-                       else reason)
+                sub = (tr("kind.unavailable", reason=reason, hours=ctx.hours(offer.hours))
+                       if offer.hours else reason)
             widgets.append(Button(f"kind_{offer.kind.value}", rect, tr(KIND_LABELS[offer.kind]),
                                   ev.KindChosen(offer.kind), enabled=offer.available,
                                   size=ctx.fs(theme.BUTTON - 2), sublabel=sub))

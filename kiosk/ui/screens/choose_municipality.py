@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kiosk.core import events as ev
 from kiosk.ui import theme
+from kiosk.ui.romaji import municipality_reading
 from kiosk.ui.screens.choose_kind import notice_text
 from kiosk.ui.screens.common import RELATION_LABELS, Ctx, footer, header
 from kiosk.ui.widgets import Button, Screen, Text, Widget
@@ -21,9 +22,11 @@ def build(ctx: Ctx) -> Screen:
     # need paging, which the menu format does not call for today
     for i, m in enumerate(view.municipalities[:MAX_ROWS]):
         rect = (60, 142 + i * (ROW_H + ROW_GAP), 904, ROW_H)
-        widgets.append(Button(f"muni_{m.code}", rect, m.name, ev.MunicipalityChosen(m.code),
-                              size=ctx.fs(theme.BUTTON + 2),
-                              sublabel=tr(RELATION_LABELS[m.relation])))
+        # the name is Japanese (drawn with the Japanese face), its reading beside it
+        widgets.append(Button(f"muni_{m.code}", rect,
+                              ctx.place(m.name, municipality_reading(m.name, m.kana)),
+                              ev.MunicipalityChosen(m.code), size=ctx.fs(theme.BUTTON + 2),
+                              sublabel=tr(RELATION_LABELS[m.relation]), lang="ja"))
     widgets += footer(ctx, cancel=ev.Cancel())
     return Screen("choose_municipality", tuple(widgets))
 

@@ -42,6 +42,9 @@ NOTICES = {"invalid_option": N_("options.invalid"), "choose_members": N_("option
 LEFT, RIGHT, COL_W = 20, 520, 484
 TOP, SECTION_H, LABEL_H, CHOICE_H = 94, 120, 34, 78
 COMPACT_H = 82
+#: the label left of a compact row's choices: two lines of a label such as "Head of
+#: household, relationship" at full size, choices still well over 70 px wide
+COMPACT_LABEL_W = 250
 
 
 def choice_label(ctx: Ctx, key: str, value: str, short: bool = False) -> str:
@@ -74,12 +77,13 @@ def _section(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int,
 
 def _compact_row(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list[Widget]:
     """Label on the left, choices on the right: for menus with many items."""
-    out: list[Widget] = [Text((x, y, 200, COMPACT_H - 10), option_label(ctx, spec.key),
+    out: list[Widget] = [Text((x, y, COMPACT_LABEL_W, COMPACT_H - 10), option_label(ctx, spec.key),
                               ctx.fs(theme.SMALL), theme.INK, bold=True, valign="middle")]
     n = max(1, len(spec.choices))
-    w = (COL_W - 208 - 6 * (n - 1)) // n
+    left = COMPACT_LABEL_W + 8
+    w = (COL_W - left - 6 * (n - 1)) // n
     for i, choice in enumerate(spec.choices):
-        out.append(Button(f"opt_{spec.key}_{choice}", (x + 208 + i * (w + 6), y, w,
+        out.append(Button(f"opt_{spec.key}_{choice}", (x + left + i * (w + 6), y, w,
                                                         COMPACT_H - 10),
                           choice_label(ctx, spec.key, choice, short=True),
                           SetOption(spec.key, choice),

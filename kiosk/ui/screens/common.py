@@ -36,6 +36,14 @@ ERROR_SHORT: dict[ErrorCode, str] = {code: f"error.{code.value}.short" for code 
 ERROR_TITLE: dict[ErrorCode, str] = {code: f"error.{code.value}.title" for code in ErrorCode}
 ERROR_BODY: dict[ErrorCode, str] = {code: f"error.{code.value}.body" for code in ErrorCode}
 
+#: The days word the center puts before a kind's hours ("平日 9:00–17:00", protocol
+#: §4.3), translated; the times stay as sent. Another word is shown as sent.
+HOURS_DAYS: dict[str, str] = {
+    "毎日": N_("hours.daily"),
+    "平日": N_("hours.weekdays"),
+    "土日祝": N_("hours.weekends"),
+}
+
 #: Every msgid made from a table above (the catalog test reads this list).
 DYNAMIC_MSGIDS = tuple(
     sorted({*ERROR_SHORT.values(), *ERROR_TITLE.values(), *ERROR_BODY.values()}))
@@ -60,19 +68,35 @@ class Ctx:
     def yen(self, amount: int) -> str:
         return self.tr("money.yen", amount=f"{amount:,}")
 
+    def hours(self, hours: str) -> str:
+        """A kind's hours from the center in the resident's language ("Weekdays 9:00–17:00")."""
+        for word, msgid in HOURS_DAYS.items():
+            if hours.startswith(word):
+                return self.tr(msgid) + hours[len(word):]
+        return hours
+
+    def place(self, name: str, reading: str) -> str:
+        """A place's name, and beside it its romanised reading in every language but
+        Japanese and Chinese (kiosk.ui.romaji): "仮想町 (Kaso-cho)". Chinese readers
+        read the kanji; the others find the place by its sound."""
+        if self.lang in ("ja", "zh") or not reading:
+            return name
+        return self.tr("place.reading", name=name, reading=reading)
+
 
 def header(ctx: Ctx, title: str, notice: str = "") -> list[Widget]:
     """Title bar with the larger-text toggle; a notice replaces the title in yellow."""
     tr = ctx.tr
     if notice:
         bar = Box(theme.HEADER_RECT, theme.WARNING, radius=0)
-        text = Text((20, 6, 830, 72), notice, ctx.fs(theme.BODY), theme.WARNING_INK,
+        text = Text((20, 6, 810, 72), notice, ctx.fs(theme.BODY), theme.WARNING_INK,
                     bold=True, valign="middle")
     else:
         bar = Box(theme.HEADER_RECT, theme.HEADER, radius=0)
-        text = Text((20, 6, 830, 72), title, ctx.fs(theme.TITLE), theme.WHITE, bold=True,
+        text = Text((20, 6, 810, 72), title, ctx.fs(theme.TITLE), theme.WHITE, bold=True,
                     valign="middle")
-    toggle = Button("large_text", (864, 7, 150, 70), tr("button.large_text"), ToggleLargeText(),
+    # wide enough for each language's label on one line ("Letra maior")
+    toggle = Button("large_text", (844, 7, 170, 70), tr("button.large_text"), ToggleLargeText(),
                     style="selected" if ctx.local.large_text else "secondary",
                     size=theme.SMALL)
     return [bar, text, toggle]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kiosk.core import events as ev
 from kiosk.ui import theme
+from kiosk.ui.romaji import municipality_reading
 from kiosk.ui.screens.choose_options import choice_label, option_label
 from kiosk.ui.screens.common import KIND_LABELS, RELATION_LABELS, Ctx, footer, header, primary
 from kiosk.ui.widgets import Box, Screen, Text, Widget
@@ -36,7 +37,8 @@ def build(ctx: Ctx) -> Screen:
     m, offer = view.municipality, view.offer
     rows: list[tuple[str, str, int]] = [
         (tr("confirm.municipality"),
-         tr("municipality.line", name=m.name, relation=tr(RELATION_LABELS[m.relation]))
+         tr("municipality.line", name=ctx.place(m.name, municipality_reading(m.name, m.kana)),
+            relation=tr(RELATION_LABELS[m.relation]))
          if m else "", 46),
         (tr("confirm.kind"), tr(KIND_LABELS[offer.kind]) if offer else "", 46),
         (tr("confirm.options"), options_summary(ctx), 130),

@@ -30,7 +30,8 @@ def build(ctx: Ctx) -> Screen:
                         theme.SMALL - 4, theme.MUTED, valign="middle"))
     if view.owed > 0:
         # coins the hoppers could not pay back: the resident must not leave without staff
+        # at the body's size, as on the refund screen: the gravest line is not the smallest
         widgets += banner((270, 400, 734, 100), tr("refund.owed", amount=ctx.yen(view.owed)),
-                          ctx.fs(theme.BODY - 2), alert=True)
+                          ctx.fs(theme.BODY), alert=True)
     widgets.append(primary(ctx, "ok", tr("button.ok"), ev.Acknowledge()))
     return Screen("error", tuple(widgets))

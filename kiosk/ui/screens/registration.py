@@ -14,6 +14,7 @@ from kiosk.core import registration as rg
 from kiosk.core.registration import Keyboard, Problem, RegistrationView, Step
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_
+from kiosk.ui.romaji import municipality_reading, prefecture_reading
 from kiosk.ui.screens.common import Ctx, banner, footer, header, primary
 from kiosk.ui.widgets import Box, Button, Drawing, Progress, Screen, Text, Widget
 
@@ -92,6 +93,10 @@ KANA_Y = 146
 SIDE_X = 750  # the marks and editing keys right of the grid
 PAD_W, PAD_H, PAD_GAP = 140, 88, 10
 PAD_X, PAD_Y = 544, 96
+#: the digits pad of an address (typed on the kana keyboard): a fourth column (-, かな)
+#: and keys as wide as the labels "全部消す" / "Clear all" need on one line
+PAD_KANA_W = 120
+PAD_KANA_X = 1004 - 4 * PAD_KANA_W - 3 * PAD_GAP
 #: A list with pages: rg.PAGE_SIZE buttons in ROWS rows left of the 前へ/次へ column at PAGE_X.
 ROWS = 4
 PAGE_X = 760
@@ -157,19 +162,28 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
         out += _kana_tabs(ctx, rv)
         y0, h, gap = 96 + TAB_H + 10, 74, 8
     elif rv.step is Step.MUNICIPALITY and rv.prefecture is not None:
-        out.append(Text((20, 96, 984, 40), tr("reg.in_prefecture", name=rv.prefecture.name),
+        out.append(Text((20, 96, 984, 40), tr("reg.in_prefecture", name=_prefecture(ctx, rv)),
                         ctx.fs(theme.BODY), theme.INK, bold=True, lang="ja"))
         y0, h, gap = 140, 80, 10
-    items: list[tuple[str, str, rg.RegistrationEvent, str]]
+    # in Latin-script languages and Korean the name's reading (kiosk.ui.romaji) is the
+    # label and the name in kanji the line under it, with the note of one not taking part
+    latin = ctx.lang not in ("ja", "zh")
+    items: list[tuple[str, str, rg.RegistrationEvent, str, str]] = []
     if rv.step is Step.PREFECTURE:
-        items = [(f"reg_pref_{p.code}", p.name, rg.PrefectureChosen(p.code), "")
-                 for p in rv.prefectures]
+        for p in rv.prefectures:
+            said = prefecture_reading(p.code) if latin else ""
+            items.append((f"reg_pref_{p.code}", said or p.name, rg.PrefectureChosen(p.code),
+                          p.name if said else "", ctx.lang if said else "ja"))
     else:
-        items = [(f"reg_city_{m.code}", m.name, rg.DomicileMunicipalityChosen(m.code),
-                  "" if m.participates else tr("reg.not_participating"))
-                 for m in rv.municipalities]
+        for m in rv.municipalities:
+            said = municipality_reading(m.name, m.kana) if latin else ""
+            why = "" if m.participates else tr("reg.not_participating")
+            sub = (tr("reg.name_and_note", name=m.name, note=why) if said and why
+                   else m.name if said else why)
+            items.append((f"reg_city_{m.code}", said or m.name,
+                          rg.DomicileMunicipalityChosen(m.code), sub, ctx.lang if said else "ja"))
     if not items and rv.listed and rv.step is Step.MUNICIPALITY:
-        name = rv.prefecture.name if rv.prefecture is not None else ""
+        name = _prefecture(ctx, rv)
         out += banner((20, y0 + 10, 984, 200), tr("reg.body.no_municipality", name=name),
                       ctx.fs(theme.BODY))
     elif not items:
@@ -179,19 +193,38 @@ def _choices(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
     cols = rg.PAGE_SIZE // ROWS if paged else 4  # a short list needs no paging column
     w = (PAGE_X - 20 - 12 * cols) // cols if paged else 237
     first = rv.page * rg.PAGE_SIZE
-    for i, (element_id, name, action, sub) in enumerate(items[first:first + rg.PAGE_SIZE]):
+    for i, (element_id, name, action, sub, lang) in enumerate(
+            items[first:first + rg.PAGE_SIZE]):
         col, row = i % cols, i // cols
         rect = (20 + col * (w + 12), y0 + row * (h + gap), w, h)
         # one that does not take part stays tappable: the resident learns why, in words
-        out.append(Button(element_id, rect, name, action, size=ctx.fs(theme.BUTTON),
-                          sublabel=sub, lang="ja"))
+        # a reading is longer than its kanji: a smaller size keeps it on one line
+        size = ctx.fs(theme.BUTTON if lang == "ja" else theme.SMALL)
+        out.append(Button(element_id, rect, name, action, size=size, sublabel=sub, lang=lang))
     if paged:
         out += _pager(ctx, rv, y0, ROWS * (h + gap) - gap)
     if indexed and rv.prefecture is not None:
         out.append(Text((490, theme.FOOTER_TOP, 514, theme.FOOTER_H),
-                        tr("reg.in_prefecture", name=rv.prefecture.name), ctx.fs(theme.BODY),
+                        tr("reg.in_prefecture", name=_prefecture(ctx, rv)), ctx.fs(theme.BODY),
                         theme.INK, bold=True, align="right", valign="middle", lang="ja"))
     return out + footer(ctx, back=ev.Back(), cancel=ev.Cancel())
+
+
+def _prefecture(ctx: Ctx, rv: RegistrationView) -> str:
+    """The chosen prefecture's name, with its reading outside Japanese ("" if none)."""
+    p = rv.prefecture
+    return ctx.place(p.name, prefecture_reading(p.code)) if p is not None else ""
+
+
+def _domicile(ctx: Ctx, rv: RegistrationView) -> str:
+    """Prefecture and municipality of the domicile, each with its reading outside Japanese."""
+    parts = []
+    if rv.prefecture is not None:
+        parts.append(_prefecture(ctx, rv))
+    m = rv.municipality
+    if m is not None:
+        parts.append(ctx.place(m.name, municipality_reading(m.name, m.kana)))
+    return " ".join(parts)
 
 
 def _kana_tabs(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
@@ -235,24 +268,26 @@ def _typing(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
     if rv.keyboard is Keyboard.KANA:
         out.append(Box((20, 92, 984, 50), theme.PANEL, theme.BORDER, 2))
         label = tr(LABELS[step]) if step in LABELS else ""
-        out.append(Text((30, 96, 200, 42), label, ctx.fs(theme.SMALL), theme.MUTED,
+        out.append(Text((30, 96, 250, 42), label, ctx.fs(theme.SMALL), theme.MUTED,
                         valign="middle"))
         value = shown + (f"［{rv.pending}］" if rv.pending else "") + "▏"
-        out.append(Text((230, 96, 764, 42), value, ctx.fs(theme.BODY), theme.INK, bold=True,
+        out.append(Text((290, 96, 704, 42), value, ctx.fs(theme.BODY), theme.INK, bold=True,
                         valign="middle", lang="ja"))
         out += _candidates(ctx, rv) if rv.candidates else _kana_grid(ctx, rv)
         out += _kana_side(ctx, rv)
     else:
+        # an address typed in digits: the pad has two more keys, so the left column narrows
+        left_w = PAD_KANA_X - 40 if rg.TEXT_STEPS[step][0] is Keyboard.KANA else 500
         label = tr(LABELS[step]) if step in LABELS else tr("reg.label.number")
-        out.append(Text((20, 96, 500, 40), label, ctx.fs(theme.BODY), theme.MUTED))
-        out.append(Box((20, 140, 500, 70), theme.PANEL, theme.BORDER, 2))
-        out.append(Text((30, 144, 480, 62), shown + "▏", ctx.fs(theme.BIG - 16), theme.INK,
-                        bold=True, valign="middle"))
+        out.append(Text((20, 96, left_w, 40), label, ctx.fs(theme.BODY), theme.MUTED))
+        out.append(Box((20, 140, left_w, 70), theme.PANEL, theme.BORDER, 2))
+        out.append(Text((30, 144, left_w - 20, 62), shown + "▏", ctx.fs(theme.BIG - 16),
+                        theme.INK, bold=True, valign="middle"))
         if rv.problem is not None:
-            out += banner((20, 220, 500, 150), tr(PROBLEMS[rv.problem]), ctx.fs(theme.SMALL),
-                          alert=True)
+            out += banner((20, 220, left_w, 150), tr(PROBLEMS[rv.problem]),
+                          ctx.fs(theme.SMALL), alert=True)
         elif step in HINTS:
-            out.append(Text((20, 220, 500, 150), tr(HINTS[step]), ctx.fs(theme.SMALL),
+            out.append(Text((20, 220, left_w, 150), tr(HINTS[step]), ctx.fs(theme.SMALL),
                             theme.INK))
         out += _digit_pad(ctx, step)
     label = tr("reg.check") if step is Step.STATUS_NUMBER else tr("button.next")
@@ -279,17 +314,17 @@ def _digit_pad(ctx: Ctx, step: Step) -> list[Widget]:
              ("reg_delete", tr("reg.key.delete"), rg.KeyDeleted())]
     kana_field = rg.TEXT_STEPS[step][0] is Keyboard.KANA
     out: list[Widget] = []
+    x0, w = (PAD_KANA_X, PAD_KANA_W) if kana_field else (PAD_X, PAD_W)
     for i, (key_id, label, action) in enumerate(keys):
         col, row = i % 3, i // 3
-        w = PAD_W - 40 if kana_field else PAD_W
-        rect = (PAD_X + col * (w + PAD_GAP), PAD_Y + row * (PAD_H + PAD_GAP), w, PAD_H)
+        rect = (x0 + col * (w + PAD_GAP), PAD_Y + row * (PAD_H + PAD_GAP), w, PAD_H)
         out.append(Button(key_id, rect, label, action, size=ctx.fs(
             theme.BIG - 16 if label.isdigit() else theme.SMALL)))
     if kana_field:  # the address: a dash for 1-2-3, and the way back to kana
-        x = PAD_X + 3 * (PAD_W - 40 + PAD_GAP)
-        out.append(Button("reg_key_dash", (x, PAD_Y, 150, PAD_H), "-", rg.KeyTyped("-"),
+        x = x0 + 3 * (w + PAD_GAP)
+        out.append(Button("reg_key_dash", (x, PAD_Y, PAD_KANA_W, PAD_H), "-", rg.KeyTyped("-"),
                           size=ctx.fs(theme.BIG - 16)))
-        out.append(Button("reg_switch", (x, PAD_Y + PAD_H + PAD_GAP, 150, PAD_H),
+        out.append(Button("reg_switch", (x, PAD_Y + PAD_H + PAD_GAP, PAD_KANA_W, PAD_H),
                           tr("reg.key.kana"), rg.KeyboardSwitched(), style="selected",
                           size=ctx.fs(theme.SMALL)))
     return out
@@ -351,8 +386,7 @@ def _summary(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
     tr = ctx.tr
     out: list[Widget] = [Box((20, 96, 984, 404), theme.PANEL)]
     values = dict(rv.fields)
-    domicile = " ".join(x.name for x in (rv.prefecture, rv.municipality) if x is not None)
-    rows = [(tr(LABELS[Step.MUNICIPALITY]), domicile)]
+    rows = [(tr(LABELS[Step.MUNICIPALITY]), _domicile(ctx, rv))]
     rows += [(tr(LABELS[s]), _shown(s, values.get(s, "")))
              for s in (Step.ADDRESS, Step.HEAD, Step.PHONE, Step.BIRTH, Step.EXPIRY, Step.CODE)]
     for i, (label, value) in enumerate(rows):
