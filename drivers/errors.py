@@ -40,9 +40,22 @@ class ReaderUnavailable(CardError, DeviceUnavailable):
 
 
 class CardRemovedError(CardError):
-    """The card left the field in the middle of an exchange."""
+    """The card left the field in the middle of an exchange.
+
+    When it left during ``read_card`` after showing who it is, ``token`` (the token
+    kind's value) and ``identity`` (``drivers.card.apdu.certificate_issuer_and_serial``
+    of its auth certificate; ``b""`` for a token that shows it only after the PIN) say
+    so, as a full read would have; ``identity`` is ``None`` otherwise. Both stay out
+    of the message.
+    """
 
     code = "CARD-REMOVED"
+
+    def __init__(self, message: str = "", *, code: str | None = None, token: str = "",
+                 identity: bytes | None = None) -> None:
+        super().__init__(message, code=code)
+        self.token = token
+        self.identity = identity
 
 
 class CardMuteError(CardError):

@@ -273,6 +273,55 @@ def der_total_length(prefix: bytes) -> int | None:
     return total
 
 
+def _der_item(buf: bytes, pos: int) -> tuple[int, int, int] | None:
+    """(tag, start of the value, end of the value) of the DER item at ``pos``; None
+    if ``buf`` ends before its header does, or the header is no definite DER length."""
+    if pos + 2 > len(buf):
+        return None
+    tag, first = buf[pos], buf[pos + 1]
+    if first < 0x80:
+        return tag, pos + 2, pos + 2 + first
+    n = first & 0x7F
+    if n == 0 or n > 3 or pos + 2 + n > len(buf):
+        return None
+    start = pos + 2 + n
+    return tag, start, start + int.from_bytes(buf[pos + 2:start], "big")
+
+
+def certificate_issuer_and_serial(head: bytes) -> bytes | None:
+    """The DER of an X.509 certificate's serial number and issuer (the INTEGER and the
+    Name, as they stand), from the certificate's first bytes: what tells one card's
+    certificate from another's, known before the rest of it is read. ``None`` while
+    ``head`` ends before the issuer does, or if it does not start like a certificate.
+
+    Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+    serialNumber INTEGER, signature AlgorithmIdentifier, issuer Name, … }, … }
+    (RFC 5280 §4.1). Never raises.
+    """
+    outer = _der_item(head, 0)
+    if outer is None or outer[0] != 0x30:
+        return None
+    tbs = _der_item(head, outer[1])
+    if tbs is None or tbs[0] != 0x30:
+        return None
+    pos = tbs[1]
+    item = _der_item(head, pos)
+    if item is not None and item[0] == 0xA0:  # version
+        pos = item[2]
+        item = _der_item(head, pos)
+    if item is None or item[0] != 0x02:
+        return None
+    serial_start, pos = pos, item[2]
+    item = _der_item(head, pos)  # the signature algorithm
+    if item is None or item[0] != 0x30:
+        return None
+    issuer_start = item[2]
+    issuer = _der_item(head, issuer_start)
+    if issuer is None or issuer[0] != 0x30 or issuer[2] > min(len(head), tbs[2]):
+        return None
+    return bytes(head[serial_start:pos]) + bytes(head[issuer_start:issuer[2]])
+
+
 class CertificateReader:
     """Plans READ BINARY chunks for a DER object and assembles the answers.
 
@@ -323,6 +372,10 @@ class CertificateReader:
         if not self.done or self._total is None:
             raise CardProtocolError("certificate incomplete")
         return bytes(self._buf[: self._total])
+
+    def issuer_and_serial(self) -> bytes | None:
+        """:func:`certificate_issuer_and_serial` of what has come so far."""
+        return certificate_issuer_and_serial(bytes(self._buf))
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from drivers.card.profiles import (
 from drivers.errors import (
     CardError,
     CardProtocolError,
+    CardRemovedError,
     PinBlockedError,
     SignatureCheckError,
     UnsupportedTokenError,
@@ -114,6 +115,8 @@ class JpkiReaderBase:
         self._profile: TokenProfile | None = None
         self._cert_der: bytes | None = None
         self._cert: x509.Certificate | None = None
+        #: during read_card: (token kind, issuer and serial) once the card showed them
+        self._seen: tuple[str, bytes] | None = None
 
     # ------------------------------------------------------------ transport hooks
 
@@ -151,15 +154,26 @@ class JpkiReaderBase:
             self._connected = True
             self.apdu_count = 0
             self._selection = apdu.Selection()
+            self._seen = None
             try:
                 profile = self._identify()
                 self._profile = profile
-                if not profile.cert_needs_pin:
+                if profile.cert_needs_pin:
+                    self._seen = (profile.kind.value, b"")  # all a full read shows
+                else:
                     self._read_certificate(profile)
                 status = self._pin_status(profile)
+            except CardRemovedError as exc:
+                seen, self._seen = self._seen, None
+                self.release()
+                if seen is None or exc.identity is not None:
+                    raise
+                raise CardRemovedError(str(exc), token=seen[0], identity=seen[1]) from exc
             except BaseException:
+                self._seen = None
                 self.release()
                 raise
+            self._seen = None
             return CardInfo(profile.kind, self._cert_der or b"", status.tries_left)
 
     def verify_pin(self, pin: str) -> PinResult:
@@ -266,6 +280,10 @@ class JpkiReaderBase:
             if response.sw == apdu.SW_SECURITY_NOT_SATISFIED:
                 raise PinRequiredError("certificate needs the PIN on this token")
             reader.feed(response)
+            if self._seen is None:  # who the card is, should it leave before the end
+                identity = reader.issuer_and_serial()
+                if identity is not None:
+                    self._seen = (profile.kind.value, identity)
         der = reader.result()
         self._cert, self._cert_der = parse_certificate(der), der
 

@@ -43,7 +43,9 @@ class FakeCard:
     tries_left: int = 3
     token: TokenKind = TokenKind.CARD
     expired: bool = False
-    serial: int = 0x5A17
+    #: the certificate's serial: each fake card its own, so that the kiosk tells two
+    #: fake cards apart (a card held again must be the same card)
+    serial: int = field(default_factory=x509.random_serial_number)
     #: a certificate and signer from elsewhere (e.g. a software card of the center
     #: emulator's fictional resident); by default the card makes its own
     issued_certificate: bytes | None = field(default=None, repr=False)

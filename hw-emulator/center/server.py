@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from PIL import Image, UnidentifiedImageError
 
 from hw_emulator.center import cards, documents, render
-from hw_emulator.center.model import Refused, World
+from hw_emulator.center.model import KindRule, MunicipalityData, Refused, Resident, World
 from kiosk.core.registration import with_check_digit
 
 log = logging.getLogger("hw_emulator.center")
@@ -62,12 +62,15 @@ FAULTS: dict[str, tuple[str, int | None]] = {
     "corrupt_signature": ("the manifest signature does not verify", None),
     "expired_server_cert": ("the TLS server presents an expired certificate", None),
     "late_answer": ("the next issue answers after `seconds` (default 5) and its document "
-                    "leaks into the kiosk's following issue (Yokohama)", 1),
+                    "leaks into the following issue of the same kiosk (`scope` kiosk, the "
+                    "default) or of any kiosk at that municipality (`scope` municipality) "
+                    "(Yokohama)", 1),
     "answer_after_close": ("the next issue answers only once its session was closed", 1),
     "drop_connection": ("the next answer is computed, then the connection is closed "
                         "without it (the kiosk repeats with the same key)", 1),
-    "overwrite": ("an issue waits up to `seconds` (default 10) for a second one; the later "
-                  "overwrites the earlier and both get it (Kawasaki)", None),
+    "overwrite": ("the municipality's one work slot: an issue stays in it up to `seconds` "
+                  "(default 10); a later issue for the same municipality overwrites it and "
+                  "both get the later document (Kawasaki)", None),
 }
 SESSION_TTL = dt.timedelta(minutes=15)
 #: stored answers and scrambled images are large (a document is ~0.5 MB): keep a window
@@ -136,6 +139,20 @@ class _Session:
     closed: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class _WorkSlot:
+    """Kawasaki 2023-05: the municipality's linkage program kept the request being
+    processed in one work area, so a second request within the processing time
+    overwrote the first and both answers were built from it. One per municipality
+    code; tickets are the order of arrival."""
+
+    municipality: str
+    arrivals: int = 0  # the newest ticket handed out
+    stored: int = 0  # the ticket whose document is in the slot
+    envelope: bytes = field(default=b"", repr=False)
+    inside: int = 0  # requests that arrived and have not been answered yet
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int
@@ -191,8 +208,10 @@ class CenterEmulator:
         self._status_limit, self._status_window = STATUS_UNKNOWN_LIMIT, STATUS_WINDOW
         self._held = threading.Semaphore(0)
         self._overwrite = threading.Condition(self._lock)
-        self._overwrite_slot: tuple[int, bytes] | None = None
-        self._overwrite_waiting = False
+        self._work_slots: dict[str, _WorkSlot] = {}  # municipality code -> its work slot
+        #: whose each rendered document is, by its marker (ids only): the scenario
+        #: checks read a printed page's marker and ask whose document it was
+        self._owners: dict[str, dict[str, Any]] = {}
         self._stop = threading.Event()
         self._server: _TlsServer | None = None
         self._thread: threading.Thread | None = None
@@ -320,7 +339,8 @@ class CenterEmulator:
         with self._lock:
             self._faults.clear()
             self._outbox.clear()
-            self._overwrite_slot = None
+            self._work_slots.clear()
+            self._overwrite.notify_all()
         log.info("center emulator: faults cleared")
 
     def reset(self) -> None:
@@ -359,6 +379,14 @@ class CenterEmulator:
         """The unique marker of every document rendered (to search for residue)."""
         with self._lock:
             return list(self._markers)
+
+    def document_owner(self, marker: str) -> dict[str, Any] | None:
+        """Whose document carries ``marker``: the resident it was rendered for, the
+        kiosk, session and request it was rendered in answer to (ids only), and when
+        that request arrived (``arrived``, epoch seconds)."""
+        with self._lock:
+            owner = self._owners.get(marker)
+            return dict(owner) if owner is not None else None
 
     @property
     def issued(self) -> list[str]:
@@ -709,6 +737,7 @@ class CenterEmulator:
         if not isinstance(rid, str) or not _ID.fullmatch(rid) or not isinstance(
                 doc.get("options", {}), dict) or not isinstance(doc.get("members", []), list):
             raise Refused("bad_request", 400)
+        arrived = time.time()
         resident = self.world.residents[session.resident_id]
         now = self.now()
         municipality, _relation, rule, options, members = self.world.check_request(
@@ -719,7 +748,26 @@ class CenterEmulator:
             session.requests[rid] = "pending"
             self._issued.append(rid)
         copies = int(doc["copies"])
+        overwrite = self._fault_on("overwrite")
+        slot = self._arrive(municipality.code) if overwrite is not None else None
+        late = self._fault("late_answer")  # the request that arrives next, not the next done
+        try:
+            envelope = self._render(session, rid, resident, municipality, rule, options,
+                                    members, binding, copies, now, arrived)
+        except BaseException:
+            if slot is not None:
+                self._leave(slot[0])
+            raise
+        if slot is not None and overwrite is not None:
+            envelope = self._overwritten(slot, envelope, float(overwrite.get("seconds", 10.0)))
+        return self._deliver(session, rid, envelope, municipality.code, late)
 
+    def _render(self, session: _Session, rid: str, resident: Resident,
+                municipality: MunicipalityData, rule: KindRule, options: dict[str, str],
+                members: list[Resident],
+                binding: documents.Binding, copies: int, now: dt.datetime,
+                arrived: float) -> bytes:
+        """The signed envelope of one request, with the content faults applied."""
         other_card = self._fault("other_card")
         subject = resident
         if other_card is not None:
@@ -732,6 +780,10 @@ class CenterEmulator:
             members=members, binding=binding, copies=copies, now=now, secret=self._secret)
         with self._lock:
             self._markers.append(document.marker)
+            self._owners[document.marker] = {
+                "resident": subject.id, "kiosk_id": session.kiosk_id,
+                "session_id": session.session_id, "request_id": rid,
+                "municipality": municipality.code, "arrived": arrived}
             self._scrambled.update(document.scrambled)
             while len(self._scrambled) > MAX_SCRAMBLED:
                 del self._scrambled[next(iter(self._scrambled))]
@@ -748,64 +800,94 @@ class CenterEmulator:
                 members=[stranger], copies=1, now=now, secret=self._secret,
                 binding=documents.Binding(secrets.token_hex(16), secrets.token_hex(16),
                                           session.kiosk_id, stranger.card_serial))
+            with self._lock:
+                self._owners[foreign.marker] = {
+                    "resident": stranger.id, "kiosk_id": session.kiosk_id,
+                    "session_id": foreign.binding.session_id,
+                    "request_id": foreign.binding.request_id, "municipality": municipality.code,
+                    "arrived": arrived}
             pages[0] = foreign.pages[0]
         page_count = len(pages)
         if self._fault("partial_pages") is not None:
             pages, layout = pages[:-1], layout[:-1]
         body = documents.manifest(document, now=now, pages=pages, layout=layout,
                                   page_count=page_count, **override)
-        envelope = documents.seal(self.pki, body, pages,
-                                  corrupt_signature=self._fault("corrupt_signature") is not None)
-        return self._deliver(session, rid, envelope)
+        return documents.seal(self.pki, body, pages,
+                              corrupt_signature=self._fault("corrupt_signature") is not None)
 
-    def _deliver(self, session: _Session, rid: str, envelope: bytes) -> Answer:
-        """Send a document the way the (possibly faulty) print-order management would."""
+    def _deliver(self, session: _Session, rid: str, envelope: bytes, municipality: str,
+                 late: dict[str, Any] | None) -> Answer:
+        """Send a document the way the (possibly faulty) print-order management would.
+
+        Yokohama 2023-03: a print wait ran past the timeout, and the timeout routine
+        released only the print-order management, not the issuance: the job stayed
+        queued and went out as the answer to the next applicant. The queue is the
+        kiosk's (``scope`` kiosk) or the municipality's issuing server's, shared by
+        every kiosk that asks it (``scope`` municipality)."""
         kiosk = session.kiosk_id
+        queues = (kiosk, f"municipality:{municipality}")
         with self._lock:
-            leaked = self._outbox.get(kiosk)
-            if leaked:
-                envelope = leaked.pop(0)  # the half-released job of an earlier applicant
+            for queue in queues:
+                leaked = self._outbox.get(queue)
+                if leaked:
+                    envelope = leaked.pop(0)  # the half-released job of an earlier applicant
+                    break
         duplicate = self._fault("duplicate_delivery")
         if duplicate is not None:
             with self._lock:
                 envelope = self._last_delivered.get(kiosk, envelope)
-        late = self._fault("late_answer")
         if late is not None:
+            queue = queues[1] if late.get("scope", "kiosk") == "municipality" else queues[0]
             with self._lock:
-                self._outbox.setdefault(kiosk, []).append(envelope)
+                self._outbox.setdefault(queue, []).append(envelope)
             self._held.release()
             self._stop.wait(float(late.get("seconds", 5.0)))
         if self._fault("answer_after_close") is not None:
             self._held.release()
             session.closed.wait(30.0)
-        overwrite = self._fault_on("overwrite")
-        if overwrite is not None:
-            envelope = self._overwritten(envelope, float(overwrite.get("seconds", 10.0)))
         with self._lock:
             self._last_delivered[kiosk] = envelope
             if session.requests.get(rid) == "pending":
                 session.requests[rid] = "sent"
         return Answer(200, envelope)
 
-    def _overwritten(self, envelope: bytes, seconds: float) -> bytes:
-        """Kawasaki: one shared slot; the later request overwrites the earlier one."""
+    def _arrive(self, municipality: str) -> tuple[_WorkSlot, int]:
+        """A request enters the municipality's work slot (in order of arrival)."""
+        with self._lock:
+            slot = self._work_slots.setdefault(municipality, _WorkSlot(municipality))
+            slot.arrivals += 1
+            slot.inside += 1
+            return slot, slot.arrivals
+
+    def _overwritten(self, entry: tuple[_WorkSlot, int], envelope: bytes,
+                     seconds: float) -> bytes:
+        """Kawasaki: the answer is whatever the work slot holds when the request
+        leaves it. A request alone stays for ``seconds`` (the linkage program's
+        processing time); a later request for the same municipality overwrites the
+        slot, and every earlier one still inside leaves with the later document."""
+        slot, ticket = entry
         with self._overwrite:
-            if self._overwrite_waiting and self._overwrite_slot is not None:
-                generation = self._overwrite_slot[0] + 1
-                self._overwrite_slot = (generation, envelope)
-                self._overwrite.notify_all()
-                return envelope
-            generation = (self._overwrite_slot[0] + 1) if self._overwrite_slot else 1
-            self._overwrite_slot = (generation, envelope)
-            self._overwrite_waiting = True
-            self._held.release()
-            self._overwrite.wait_for(
-                lambda: self._stop.is_set() or (self._overwrite_slot is not None
-                                                and self._overwrite_slot[0] != generation),
-                timeout=seconds)
-            self._overwrite_waiting = False
-            slot = self._overwrite_slot
-            return slot[1] if slot is not None else envelope
+            try:
+                if ticket > slot.stored:
+                    slot.stored, slot.envelope = ticket, envelope
+                    self._overwrite.notify_all()
+                if ticket == slot.arrivals and slot.inside == 1:
+                    self._held.release()  # alone in the slot: a second request may come
+                    self._overwrite.wait_for(
+                        lambda: self._stop.is_set() or slot.stored > ticket, timeout=seconds)
+                elif ticket < slot.arrivals:
+                    # a later request came: its document lands in the slot
+                    self._overwrite.wait_for(
+                        lambda: self._stop.is_set() or slot.stored > ticket, timeout=seconds)
+                return slot.envelope or envelope
+            finally:
+                self._leave(slot)
+
+    def _leave(self, slot: _WorkSlot) -> None:
+        with self._lock:
+            slot.inside -= 1
+            if slot.inside == 0 and self._work_slots.get(slot.municipality) is slot:
+                del self._work_slots[slot.municipality]
 
     def _someone_else(self, resident: Any) -> Any:
         others = [r for r in self.world.residents.values()

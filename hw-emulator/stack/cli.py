@@ -154,6 +154,44 @@ def _run(args: argparse.Namespace) -> int:
     return run_file(Path(args.scenario), out, state=Path(args.state))
 
 
+def _pair(args: argparse.Namespace) -> int:
+    """``hw-emu pair FILE… --out DIR``: two kiosks against one center, on a kiosk set
+    of its own (``hw-emu up`` runs one kiosk; a pair needs two)."""
+    import tempfile  # noqa: PLC0415
+
+    from hw_emulator.stack.fleet import KioskSet  # noqa: PLC0415
+    from hw_emulator.stack.pair import load_pair, run_pair  # noqa: PLC0415
+    from hw_emulator.stack.scenario import ScenarioError  # noqa: PLC0415
+
+    try:
+        pairs = [load_pair(Path(f)) for f in args.pairs]
+    except ScenarioError as exc:
+        print(f"hw-emu pair: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.exists() and args.clean:
+        shutil.rmtree(out)
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="hw-emu-pair-") as tmp:
+        print("hw-emu pair: starting two kiosks' hardware and one center…", flush=True)
+        with KioskSet(Path(tmp) / "kiosks", 2) as kiosks:
+            for path, pair in zip(args.pairs, pairs, strict=True):
+                print(f"hw-emu pair: {pair.name}", flush=True)
+                result = run_pair(kiosks, pair, out / Path(path).stem, log=lambda _: None)
+                for e in result["expectations"]:
+                    print(f"  {'ok ' if e['met'] else 'FAIL'} {e['what']}"
+                          + ("" if e["met"] else
+                             f" (expected {e['expected']!r}, got {e['actual']!r})"))
+                refusals = ", ".join(f"{r['kiosk_id']} {r['reason']}"
+                                     for r in result["refusals"]) or "none"
+                print(f"  refusals: {refusals}; wrong prints {result['wrong_prints']}; "
+                      f"money kept for refused {result['money_kept_for_refused']} yen; "
+                      f"{result['duration_s']} s")
+                ok = ok and result["ok"]
+    print(f"hw-emu pair: {'PASSED' if ok else 'FAILED'} — {out}")
+    return 0 if ok else 1
+
+
 def _panel(args: argparse.Namespace) -> int:
     from hw_emulator.stack.panel import serve_panel  # noqa: PLC0415
 
@@ -180,6 +218,13 @@ def register(subparsers: Any) -> None:
                      help=f"use the stack of `hw-emu up` there if it is up; {state_help}")
     run.add_argument("--clean", action="store_true", help="empty --out first")
     run.set_defaults(handler=_run)
+
+    pair = subparsers.add_parser(
+        "pair", help="two kiosks against one center: run pair files (scenarios/pairs/)")
+    pair.add_argument("pairs", nargs="+", help="pair TOML files (docs/scenarios.md)")
+    pair.add_argument("--out", required=True, help="folder for each pair's a/ b/ and result.json")
+    pair.add_argument("--clean", action="store_true", help="empty --out first")
+    pair.set_defaults(handler=_pair)
 
     stack = subparsers.add_parser("stack", help="control a stack started by `hw-emu up`")
     stack.add_argument("--state", default=str(DEFAULT_STATE), help=state_help)

@@ -11,7 +11,11 @@
 * the ccTalk **coin** bus on a pseudo-terminal (acceptor 2, hoppers 3 and 4);
 * a private **cupsd** whose queue prints into the emulated output **tray**;
 
-and writes ``<state>/kiosk.toml`` pointing a kiosk at all of them. Every action a
+and writes ``<state>/kiosk.toml`` pointing a kiosk at all of them. Given a
+``center`` that is already running, the stack uses it instead of starting one and
+presents the device credentials of its own ``kiosk_id``: that is how
+:class:`hw_emulator.stack.fleet.KioskSet` runs several kiosks, each with its own
+reader, coins and printer, against one center. Every action a
 scenario, the control CLI or the operator panel can take goes through
 :meth:`EmulatedStack.call` (one name, keyword arguments, a JSON-able answer), so
 the control socket (:mod:`hw_emulator.stack.control`) only forwards.
@@ -36,6 +40,7 @@ from hw_emulator.card import state as card_state
 from hw_emulator.card.stack import CardStack
 from hw_emulator.center import FAULTS as CENTER_FAULTS
 from hw_emulator.center import CenterEmulator, start_center
+from hw_emulator.center.cards import KioskCredentials
 from hw_emulator.coins.harness import EmulatorHandle, start_emulator
 from hw_emulator.coins.server import FAULTS as COINS_FAULTS
 from hw_emulator.printer import PrivateCups
@@ -95,13 +100,19 @@ class EmulatedStack:
     def __init__(self, state_dir: Path | str, *, clock: dt.datetime | None = OPEN_CLOCK,
                  timeouts: Mapping[str, float] | None = None,
                  alarms: Mapping[str, float] | None = None,
-                 automation: str | None = None) -> None:
+                 automation: str | None = None, center: CenterEmulator | None = None,
+                 kiosk_id: str | None = None) -> None:
         self.state_dir = Path(state_dir).absolute()
         self.clock = clock
         self.timeouts = dict(timeouts or {})
         self.alarms = dict(alarms or {})
         self.automation_address = automation or str(self.state_dir / "automation.sock")
-        self.center: CenterEmulator | None = None
+        self.center: CenterEmulator | None = center
+        #: a center given to the constructor is shared: started and stopped (and its
+        #: faults, clock and registrations reset) by its owner, not by this stack
+        self.own_center = center is None
+        self.kiosk_id = kiosk_id
+        self.credentials: KioskCredentials | None = None
         self.card: CardStack | None = None
         self.coins: EmulatorHandle | None = None
         self.printer: PrivateCups | None = None
@@ -163,7 +174,11 @@ class EmulatedStack:
         # kiosk.toml appears only once every device answers (units wait for it)
         self.config_path.unlink(missing_ok=True)
         try:
-            self.center = start_center(self.state_dir / "center", clock=self.clock)
+            if self.own_center:
+                self.center = start_center(self.state_dir / "center", clock=self.clock)
+            assert self.center is not None
+            self.credentials = (self.center.kiosk(self.kiosk_id) if self.kiosk_id
+                                else self.center.default_kiosk)
             name = self._make_card(DEFAULT_RESIDENT, "default")
             self.card = CardStack(self.state_dir / "pcscd", self.cards_dir, name,
                                   present=False)
@@ -209,6 +224,8 @@ class EmulatedStack:
             card.stop()
 
     def _stop_center(self) -> None:
+        if not self.own_center:
+            return
         center, self.center = self.center, None
         if center is not None:
             center.stop()
@@ -216,11 +233,11 @@ class EmulatedStack:
     # ------------------------------------------------------------ the config
 
     def config(self) -> dict[str, Any]:
-        assert self.center and self.card and self.coins and self.printer
+        assert self.center and self.card and self.coins and self.printer and self.credentials
         data: dict[str, Any] = {
             # a test kiosk: fictional residents, test PKI; development = true is what
             # lets [automation] turn the port on
-            "kiosk": {"id": self.center.kiosk_id, "store": "見本マート 架空店 (emulated)",
+            "kiosk": {"id": self.credentials.kiosk_id, "store": "見本マート 架空店 (emulated)",
                       "state_dir": str(self.kiosk_state), "development": True,
                       # a stop (hw-emu down, a test's teardown) lets a customer under
                       # way finish for a few seconds, then takes the refund path
@@ -240,8 +257,9 @@ class EmulatedStack:
                 },
             },
             "center": {"kind": "https", "url": self.center.url,
-                       "ca": str(self.center.ca_path), "cert": str(self.center.client_cert),
-                       "key": str(self.center.client_key)},
+                       "ca": str(self.center.ca_path),
+                       "cert": str(self.credentials.cert_path),
+                       "key": str(self.credentials.key_path)},
             "ui": {"kind": "pygame"},
             # screenshots only into <state>/screenshots; `hw-emu run` moves each one
             # into the run's --out folder (hw_emulator.stack.scenario.save_screenshot)
@@ -424,16 +442,19 @@ class EmulatedStack:
         """Before a scenario: no card on the reader, no fault, an empty tray, the
         hoppers filled as the generated config says (a kiosk started now believes
         those levels), no registration application (and none approved), the
-        center's clock back where the stack started it."""
+        center's clock back where the stack started it. A shared center is its
+        owner's to reset: then only this stack's own devices are."""
         assert self.card and self.center and self.coins
         if self.card_holder["present"]:
             self.remove()
-        self.clear("all")
+        for device in ("card", "coins", "printer") + (("center",) if self.own_center else ()):
+            self.clear(device)
         for address, _value, level in HOPPERS:
             self.coins.control.set_level(address, level)
         taken = self.take()["taken"]
-        self.center.reset_registrations()
-        self.center.set_clock(self.clock)
+        if self.own_center:
+            self.center.reset_registrations()
+            self.center.set_clock(self.clock)
         return {"reset": True, "taken": taken}
 
     # ------------------------------------------------------------ reports
@@ -479,7 +500,7 @@ class EmulatedStack:
         files = {
             "card": self.card.workdir / f"card-{self.card.card}.log",
             "pcscd": self.card.workdir / "pcscd.log",
-            "center": self.state_dir / "center" / "wire.log",
+            "center": self.center.state_dir / "wire.log" if self.center else Path(),
             "printer": self.printer.paths.log / "error_log",
         }
         path = files.get(device)

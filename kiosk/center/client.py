@@ -198,7 +198,8 @@ def parse_menu(doc: Any) -> Menu:
                     hours=str(k.get("hours", "")),
                 ))
             municipalities.append(Municipality(str(m["code"]), str(m["name"]),
-                                               Relation(m["relation"]), tuple(kinds)))
+                                               Relation(m["relation"]), tuple(kinds),
+                                               kana=reading(m.get("kana"))))
         household = tuple(HouseholdMember(str(h["member_id"]), str(h["display_name"]))
                           for h in doc.get("household", ()))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -546,6 +547,25 @@ class HttpCenter:
                                           received_session_id=manifest.session_id)
             self._requests[expected.request_id] = (expected.session_id, RequestState.DELIVERED)
         return IssuedDocument(expected.request_id, manifest.page_count, manifest.fee_total, pdf)
+
+    def abandon(self, request_id: str) -> bool:
+        """The session core gave up waiting (see :meth:`CenterPort.abandon`).
+
+        Only the lock is taken, never the network: the runtime runs every center
+        call on one worker, so a ``close`` queued behind an ``issue`` still waiting
+        came only after its answer — which check 7 (protocol §6) then found pending
+        and accepted, for a customer who had already gone (Yokohama pair,
+        docs/scenarios.md)."""
+        with self._lock:
+            entry = self._requests.get(request_id)
+            if entry is None or entry[1] != RequestState.PENDING:
+                return False
+            self._requests[request_id] = (entry[0], RequestState.ABANDONED)
+        log.warning("center issue %s: abandoned while waiting for the center", request_id)
+        return True
+
+    def cancel(self, session: CenterSession, request_id: str) -> None:
+        self._cancel(session.session_id, request_id)
 
     def report_delivery(self, session: CenterSession, request_id: str,
                         result: DeliveryResult, pages_printed: int) -> None:

@@ -51,12 +51,12 @@ RESIDENCE_OPTIONS = (
 #: A fictional menu: a city of residence and a town of domicile (codes 99xxxx are unused).
 FICTIONAL_MENU = Menu(
     municipalities=(
-        Municipality("999911", "架空市", Relation.RESIDENCE, (
+        Municipality("999911", "架空市", Relation.RESIDENCE, kana="かくうし", kinds=(
             KindOffer(CertificateKind.RESIDENCE, 300, 10, RESIDENCE_OPTIONS),
             KindOffer(CertificateKind.SEAL, 300, 10),
             KindOffer(CertificateKind.TAX, 300, 5, (OptionSpec("tax_year", ("2026", "2025")),)),
         )),
-        Municipality("999922", "仮想町", Relation.DOMICILE, (
+        Municipality("999922", "仮想町", Relation.DOMICILE, kana="かそうちょう", kinds=(
             KindOffer(CertificateKind.KOSEKI_FULL, 450, 5, hours="平日 9:00–17:00"),
             KindOffer(CertificateKind.KOSEKI_INDIVIDUAL, 450, 5, hours="平日 9:00–17:00"),
         )),
@@ -188,6 +188,14 @@ class FakeCenter:
                         result: DeliveryResult, pages_printed: int) -> None:
         self._enter("report_delivery")
         self.deliveries.append((request_id, result, pages_printed))
+
+    def abandon(self, request_id: str) -> bool:
+        # local, not a call to the center; the fake answers at once, so no request
+        # of its is ever still waiting
+        return False
+
+    def cancel(self, session: CenterSession, request_id: str) -> None:
+        self.calls.append("cancel")
 
     def close(self, session: CenterSession) -> None:
         self.calls.append("close")

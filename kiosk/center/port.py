@@ -89,6 +89,20 @@ class CenterPort(Protocol):
     def report_delivery(self, session: CenterSession, request_id: str,
                         result: DeliveryResult, pages_printed: int) -> None: ...
 
+    def abandon(self, request_id: str) -> bool:
+        """The session core stopped waiting for this request's document (its
+        download timed out, the resident cancelled, the kiosk is stopping): from now
+        on an answer that still comes for it is refused (``late``) and reported,
+        never returned. Immediate and local — the runtime calls it on its main
+        thread while the ``issue`` may still be waiting for the center on a worker.
+        True if the request was still waiting: then the center is told (:meth:`cancel`)."""
+        ...
+
+    def cancel(self, session: CenterSession, request_id: str) -> None:
+        """Tell the center the kiosk gave up on the request, so that it drops the
+        whole issuance (protocol §4.5; the Yokohama lesson). Never raises."""
+        ...
+
     def close(self, session: CenterSession) -> None:
         """End the session. Safe to call twice and after failures."""
         ...

@@ -88,17 +88,23 @@ class AlertStaff(Command):
 
 @dataclass(frozen=True)
 class ReadCard(Command):
-    pass
+    """Read the card now on the reader. ``attempt`` numbers the placings of the card in
+    this transaction; the result events carry it back (see ``events.CARD_RESULTS``)."""
+
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
 class VerifyPin(Command):
     pin: str = field(repr=False)
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
 class AuthenticateResident(Command):
     """Have the card sign the center's challenge, then authenticate with the center."""
+
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

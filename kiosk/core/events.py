@@ -138,27 +138,51 @@ class CardRemoved(Event):
     pass
 
 
+# The card lane's results carry the ``attempt`` of the command that asked for them
+# (``ReadCard``, ``VerifyPin``, ``AuthenticateResident``): the session counts the
+# placings of the card in a transaction and ignores a result of a placing that has
+# ended (the card left the field while the lane was still working on it).
+
+
 @dataclass(frozen=True)
 class CardRead(Event):
-    """The card answered: it is a token we accept; ``tries_left`` as the card says."""
+    """The card answered: it is a token we accept; ``tries_left`` as the card says.
+
+    ``card_id`` tells this card from another one within the transaction (a digest the
+    runtime makes of the token kind and the auth certificate's issuer and serial; a
+    token that shows its certificate only after the PIN gives the kind alone). Never
+    shown, logged or kept after the wipe.
+    """
 
     tries_left: int
     certificate_expired: bool = False
+    card_id: str = field(default="", repr=False)
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
 class CardReadFailed(Event):
+    """The card could not be read (or VERIFY failed for a reason of the card). A card
+    that left half-read may have shown who it was: ``card_id`` as in :class:`CardRead`."""
+
     code: ErrorCode
+    attempt: int = 0
+    card_id: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
 class PinVerified(Event):
-    pass
+    """The PIN was right. ``card_id`` as in :class:`CardRead`, made now that every
+    token shows its certificate (the smartphone's only after the PIN)."""
+
+    card_id: str = field(default="", repr=False)
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
 class PinRejected(Event):
     tries_left: int
+    attempt: int = 0
 
 
 # --------------------------------------------------------------- center
@@ -179,11 +203,18 @@ class CenterFailed(Event):
 @dataclass(frozen=True)
 class ResidentAuthenticated(Event):
     menu: Menu
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
 class AuthenticationFailed(Event):
     code: ErrorCode
+    attempt: int = 0
+
+
+#: The events that answer for one placing of the card (their ``attempt``).
+CARD_RESULTS = (CardRead, CardReadFailed, PinVerified, PinRejected, ResidentAuthenticated,
+                AuthenticationFailed)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from kiosk.core.states import PROMPTS
 STATE_PROMPTS: frozenset[str] = frozenset(PROMPTS.values())
 
 #: Said by the session outside the state-entry table: the "more time?" question,
-#: the PIN warnings, the left-behind loops and the staff call.
+#: the card asked for again, the PIN warnings, the left-behind loops and the staff call.
 EVENT_PROMPTS: frozenset[str] = frozenset({
     "more_time",
+    "hold_again",
     "one_try_left",
     "wrong_pin",
     "wrong_pin_one_left",

@@ -111,6 +111,12 @@ class Policy:
     alarm_tone_after: float = 20.0  # left-behind: voice first, then tone and flashing
     staff_alert_after: float = 60.0  # then a staff alert
     tray_settle: float = 5.0  # how long the tray sensor may lag behind the printer
+    #: a card that leaves the field while it is read or signs is asked for again this
+    #: many times in one transaction; once more ends it (ErrorCode.CARD_REMOVED)
+    card_holds: int = 3
+    #: the reader lost the card but its presence watcher still sees one (it came back
+    #: between two polls, or the "removed" is on its way): read it again after this
+    card_settle: float = 2.0
     languages: tuple[str, ...] = LANGUAGES
     coin_values: frozenset[int] = frozenset({10, 50, 100, 500})
     pin_length: int = 4

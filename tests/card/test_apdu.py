@@ -247,3 +247,60 @@ def test_parse_signature() -> None:
         apdu.parse_signature(apdu.Response(b"\x01" * 255, 0x90, 0), 256)
     with pytest.raises(CardProtocolError):
         apdu.parse_signature(r("6982"), 256)
+
+
+def _certificate(serial: int, issuer: str, *, version_field: bool = True) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, issuer)])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def test_issuer_and_serial_from_the_first_bytes_of_a_certificate() -> None:
+    """Given a real certificate, every prefix that reaches past the issuer gives the same
+    serial + issuer bytes as the whole certificate, every shorter one gives None; two
+    certificates differing only in serial (or only in issuer) give different bytes."""
+    from cryptography import x509
+
+    der = _certificate(0x4B98DD29, "JPKI TEST ONLY (fictional)")
+    whole = apdu.certificate_issuer_and_serial(der)
+    cert = x509.load_der_x509_certificate(der)
+    assert whole is not None and whole.endswith(cert.issuer.public_bytes())
+    assert int.from_bytes(whole[2:2 + whole[1]], "big") == cert.serial_number
+    end = der.index(cert.issuer.public_bytes()) + len(cert.issuer.public_bytes())
+    assert end < 256  # inside the first chunk of a read with the largest Le
+    for n in range(len(der) + 1):
+        assert apdu.certificate_issuer_and_serial(der[:n]) == (whole if n >= end else None), n
+    other_serial = apdu.certificate_issuer_and_serial(
+        _certificate(0x4B98DD2A, "JPKI TEST ONLY (fictional)"))
+    other_issuer = apdu.certificate_issuer_and_serial(_certificate(0x4B98DD29, "ANOTHER CA"))
+    assert len({whole, other_serial, other_issuer}) == 3
+
+
+def test_issuer_and_serial_of_what_is_no_certificate() -> None:
+    for data in (b"", b"\x30", b"\x04\x03abc", b"\x30\x03\x02\x01\x01",
+                 b"\x30\x80" + bytes(20), _der(300)):
+        assert apdu.certificate_issuer_and_serial(data) is None, data
+
+
+def test_certificate_reader_knows_the_issuer_and_serial_after_the_first_chunk() -> None:
+    der = _certificate(7, "JPKI TEST ONLY (fictional)")
+    reader = apdu.CertificateReader(256)
+    assert reader.issuer_and_serial() is None
+    command = reader.next_command()
+    assert command is not None
+    reader.feed(_serve(der, 2048, command, None))
+    assert not reader.done
+    assert reader.issuer_and_serial() == apdu.certificate_issuer_and_serial(der)

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from drivers.card import apdu
 from drivers.card.errors import PinRequiredError
 from drivers.errors import (
     CardError,
@@ -183,13 +184,18 @@ def test_next_generation_card_signs_with_ecdsa_p384(rig: Rig, new_card) -> None:
 
 
 def test_card_yanked_mid_read_gives_a_clean_card_error(rig: Rig, new_card) -> None:
-    """Given a card that leaves during the certificate read, then CardRemovedError, and
-    the reader serves the next card normally."""
+    """Given a card that leaves during the certificate read, then CardRemovedError that
+    says which card it was (its certificate's serial and issuer, read with the first
+    chunk; none of it in the message), and the reader serves the next card normally."""
     paths = new_card("yank-mid-read")
     rig.insert(paths)
     with pytest.raises(CardRemovedError) as excinfo:
         rig.reader.read_card()
     assert isinstance(excinfo.value, CardError)
+    identity = apdu.certificate_issuer_and_serial(paths.cert.read_bytes())
+    assert identity is not None and excinfo.value.identity == identity
+    assert excinfo.value.token == TokenKind.CARD.value
+    assert identity.hex() not in str(excinfo.value) and identity not in str(excinfo.value).encode()
     rig.wait_for(CardAbsent)
     rig.insert(new_card("default"))
     assert rig.reader.read_card().tries_left == 3

@@ -149,3 +149,10 @@ def test_vpcd_frames_in_any_chunking(payloads: list[bytes], data: st.DataObject)
         out += decoder.feed(stream[last:c])
         last = c
     assert out == payloads
+
+
+@FUZZ
+@given(raw_bytes)
+def test_certificate_issuer_and_serial_never_raises(data: bytes) -> None:
+    found = apdu.certificate_issuer_and_serial(data)
+    assert found is None or (isinstance(found, bytes) and len(found) <= len(data))

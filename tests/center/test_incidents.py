@@ -112,6 +112,63 @@ def test_kawasaki_two_requests_at_once_each_gets_only_its_own_document(
         second_kiosk.shutdown()
 
 
+def test_yokohama_the_queued_job_goes_to_the_next_applicant_at_another_kiosk(
+        center: CenterEmulator) -> None:
+    """Given the municipality's print-order queue (late_answer, scope municipality),
+    when kiosk 1 gives up on taro's request, then kiosk 2's next request at that
+    municipality is answered with taro's document, and kiosk 2 refuses it."""
+    first_kiosk = make_client(center, issue_timeout=1.0)
+    second_kiosk = make_client(center, "KIOSK-TEST-0002")
+    try:
+        center.set_fault("late_answer", seconds=3.0, scope="municipality")
+        a = login(first_kiosk, center, "taro")
+        req_a = request("999901", K.RESIDENCE)
+        with pytest.raises(CenterError) as err:
+            first_kiosk.issue(a.session, req_a)
+        assert err.value.code == ErrorCode.CENTER_UNREACHABLE
+        b = login(second_kiosk, center, "kenji")
+        req_b = request("999901", K.RESIDENCE)
+        refusal = refused(second_kiosk, b.session, req_b)
+        assert refusal.reason == RefusalReason.WRONG_SESSION
+        assert refusal.received_request_id == req_a.request_id
+        assert_reported(center, second_kiosk, req_b, RefusalReason.WRONG_SESSION)
+        owners = [center.document_owner(m) for m in center.markers]
+        leaked = [o for o in owners if o and o["request_id"] == refusal.received_request_id]
+        assert [(o["resident"], o["kiosk_id"]) for o in leaked] == [
+            ("taro", first_kiosk.kiosk_id)]  # whose document kiosk 2 was given
+    finally:
+        first_kiosk.shutdown()
+        second_kiosk.shutdown()
+
+
+def test_kawasaki_the_work_slot_is_the_municipalitys(center: CenterEmulator) -> None:
+    """Two requests at the same moment for two municipalities do not share a slot:
+    each kiosk gets its own document."""
+    first_kiosk = make_client(center)
+    second_kiosk = make_client(center, "KIOSK-TEST-0002")
+    try:
+        center.set_fault("overwrite", seconds=2.0)
+        a = login(first_kiosk, center, "taro")
+        b = login(second_kiosk, center, "kenji")
+        req_a = request("999901", K.RESIDENCE)
+        req_b = request("999902", K.KOSEKI_FULL)  # kenji's domicile
+        outcome: dict[str, Any] = {}
+
+        def issue_a() -> None:
+            outcome["a"] = first_kiosk.issue(a.session, req_a)
+
+        worker = threading.Thread(target=issue_a)
+        worker.start()
+        assert center.wait_held(10.0)
+        document_b = second_kiosk.issue(b.session, req_b)
+        worker.join(20.0)
+        assert document_b.request_id == req_b.request_id
+        assert outcome["a"].request_id == req_a.request_id
+    finally:
+        first_kiosk.shutdown()
+        second_kiosk.shutdown()
+
+
 def test_tokushima_one_page_of_another_persons_document(client: HttpCenter,
                                                         center: CenterEmulator) -> None:
     """Even when the center signs it faithfully, a page naming another document is refused."""
@@ -155,6 +212,54 @@ def test_late_answer_after_the_session_ended(client: HttpCenter,
     assert isinstance(result, DocumentRefused)
     assert result.reason == RefusalReason.SESSION_ENDED
     assert_reported(center, client, req, RefusalReason.SESSION_ENDED)
+
+
+def test_an_answer_after_the_kiosk_gave_up_on_the_request_is_refused_as_late(
+        center: CenterEmulator) -> None:
+    """Given an issue waiting for a center that answers late, when the session core
+    gives up on the request (its download timer) while the issue still waits — the
+    session's close being queued behind that issue on the runtime's center lane —
+    then the answer that comes is refused as late and reported, never returned,
+    and the center is told the kiosk gave up (Yokohama pair, docs/scenarios.md)."""
+    client = make_client(center)
+    try:
+        center.set_fault("late_answer", seconds=2.0)
+        logged = login(client, center, "taro")
+        req = request("999901", K.RESIDENCE)
+        outcome: dict[str, Any] = {}
+
+        def issue() -> None:
+            try:
+                outcome["result"] = client.issue(logged.session, req)
+            except CenterError as exc:
+                outcome["result"] = exc
+
+        worker = threading.Thread(target=issue)
+        worker.start()
+        assert center.wait_held(10.0)
+        assert client.abandon(req.request_id) is True
+        assert client.abandon(req.request_id) is False  # no longer waiting
+        client.cancel(logged.session, req.request_id)
+        assert req.request_id in center.cancels
+        worker.join(20.0)
+        assert not worker.is_alive()
+        result = outcome["result"]
+        assert isinstance(result, DocumentRefused)
+        assert result.reason == RefusalReason.LATE
+        assert client.request_state(req.request_id) == RequestState.REFUSED
+        assert_reported(center, client, req, RefusalReason.LATE)
+    finally:
+        client.shutdown()
+
+
+def test_a_request_that_was_answered_is_not_abandoned(client: HttpCenter,
+                                                      center: CenterEmulator) -> None:
+    logged = login(client, center, "taro")
+    req = request("999901", K.RESIDENCE)
+    client.issue(logged.session, req)
+    assert client.abandon(req.request_id) is False
+    assert client.abandon("0" * 32) is False  # never asked for
+    assert client.request_state(req.request_id) == RequestState.DELIVERED
 
 
 def test_duplicate_delivery_of_a_document_already_printed(client: HttpCenter,

@@ -112,6 +112,13 @@ def _paths() -> list[list[cmd.Command]]:
     s = reach(State.PIN)
     runs.append(feed(s, [*PIN_OK, ev.PinRejected(2), *PIN_OK, ev.PinRejected(1),
                          *PIN_OK, ev.PinRejected(0)]))
+    # a card lifted while read, held again; then another card held again
+    s = reach(State.READ_CARD)
+    runs.append(feed(s, [ev.CardRemoved(), ev.CardInserted(),
+                         ev.CardRead(3, card_id="other", attempt=1), ev.Acknowledge()]))
+    # a card lifted once too often
+    s = reach(State.PIN)
+    runs.append(feed(s, [ev.CardRemoved(), ev.CardInserted()] * 3 + [ev.CardRemoved()]))
     # a card that has one try left says so on the PIN screen
     s = reach(State.READ_CARD)
     runs.append(feed(s, [ev.CardRead(tries_left=1)]))

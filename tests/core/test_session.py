@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kiosk.core import State
+from kiosk.center.fake import FICTIONAL_MENU
+from kiosk.core import Session, State
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.commands import Outcome, PayoutReason
@@ -50,9 +51,11 @@ def test_happy_path_commands_in_order():
     assert accept.values == frozenset({10, 50, 100, 500})
     out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(500)])
     assert commands_of(out, cmd.PayOut) == [cmd.PayOut(400, PayoutReason.CHANGE)]
+    assert commands_of(out, cmd.SubmitPrint) == []  # the change first
+    out = s.handle(ev.PayoutFinished(400, 0))
     assert commands_of(out, cmd.SubmitPrint) == [cmd.SubmitPrint(PrintKind.DOCUMENT,
                                                                   request_id(s))]
-    out = feed(s, [ev.PayoutFinished(400, 0), ev.TrayChanged(True),
+    out = feed(s, [ev.TrayChanged(True),
                    ev.PrintFinished(PrintKind.DOCUMENT, ok=True, pages_done=4)])
     (receipt,) = commands_of(out, cmd.PrintReceipt)
     assert (receipt.fee, receipt.paid, receipt.change, receipt.refund) == (600, 1000, 400, 0)
@@ -64,6 +67,27 @@ def test_happy_path_commands_in_order():
     assert record.outcome is Outcome.COMPLETED
     assert (record.credited, record.kept, record.paid_out, record.owed) == (1000, 600, 400, 0)
     assert commands_of(out, cmd.Wipe)
+
+
+def test_change_is_paid_before_printing_starts():
+    """Given 1,000 yen for a 600-yen fee, when the coin covers it, then the 400 yen
+    change is paid first and the certificate is sent to the printer only once the
+    hoppers answered; change they could not pay is owed, told after the printout."""
+    s = reach(State.PAY)
+    out = feed(s, [ev.CoinInserted(500), ev.CoinInserted(500)])
+    assert s.state is State.PRINT and not commands_of(out, cmd.SubmitPrint)
+    out = s.handle(ev.PayoutFinished(300, 100))
+    assert commands_of(out, cmd.SubmitPrint) == [cmd.SubmitPrint(PrintKind.DOCUMENT,
+                                                                  request_id(s))]
+    assert s.handle(ev.PayoutFinished(0, 0)) == []  # a stray answer submits nothing more
+    feed(s, [ev.TrayChanged(True), ev.PrintFinished(PrintKind.DOCUMENT, True, 4),
+             ev.PrintFinished(PrintKind.RECEIPT, True, 1), ev.TrayChanged(False)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.PAYMENT_FAULT
+    assert s.view().owed == 100
+    out = s.handle(ev.Acknowledge())
+    record = outcome_of(out)
+    assert (record.outcome, record.kept, record.paid_out, record.owed) == (
+        Outcome.COMPLETED, 600, 300, 100)
 
 
 def test_cancel_during_payment_refunds_everything_inserted():
@@ -163,13 +187,201 @@ def test_locked_or_expired_card_never_reaches_the_pin_screen():
 
 
 def test_card_lifted_while_reading_asks_to_hold_it_again():
+    """Given the card being read, when it leaves the field, then the kiosk says
+    "hold the card again" in the same transaction and reads it again when it is back."""
     s = reach(State.READ_CARD)
+    txn = s.transaction_id
     out = feed(s, [ev.CardRemoved()])
-    assert s.state is State.PLACE_CARD and s.view().notice == "card_removed_early"
-    assert cmd.ReleaseCard() in out
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    assert cmd.ReleaseCard() in out and cmd.Say("hold_again") in out
     out = feed(s, [ev.CardInserted()])
-    assert s.state is State.READ_CARD and cmd.ReadCard() in out
+    assert s.state is State.READ_CARD and cmd.ReadCard(attempt=1) in out
+    assert s.view().notice == ""
     assert not commands_of(out, cmd.OpenCenterSession)  # the center session is already open
+    feed(s, [ev.CardRead(3, card_id="A", attempt=1)])
+    assert s.state is State.PIN and s.transaction_id == txn
+
+
+def placed(card_id: str = "A") -> Session:
+    """A session at the PIN screen with card ``card_id`` read on its first placing."""
+    s = reach(State.PLACE_CARD)
+    feed(s, [ev.CardInserted(), ev.CardRead(3, card_id=card_id)])
+    assert s.state is State.PIN
+    return s
+
+
+def test_three_re_holds_then_the_card_removed_error():
+    """Given a card that leaves the field at the PIN screen, while it is read again and
+    while it signs, each time held again, when it leaves a fourth time, then the
+    transaction ends with CARD_REMOVED."""
+    s = placed()
+    feed(s, [ev.CardRemoved()])  # 1: at the PIN screen
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    feed(s, [ev.CardInserted(), ev.CardRemoved()])  # 2: while read again
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    feed(s, [ev.CardInserted(), ev.CardRead(3, card_id="A", attempt=2),
+             *PIN_OK, ev.PinVerified(card_id="A", attempt=2)])
+    assert s.state is State.SIGN
+    feed(s, [ev.CardRemoved()])  # 3: while signing
+    assert s.state is State.PLACE_CARD and s._t.holds == 3
+    feed(s, [ev.CardInserted(), ev.CardRead(3, card_id="A", attempt=3)])
+    assert s.state is State.PIN
+    out = feed(s, [ev.CardRemoved()])  # 4: once too often
+    assert s.state is State.ERROR and s.view().error is ErrorCode.CARD_REMOVED
+    assert cmd.Say("error_card_removed") in out and cmd.Say("hold_again") not in out
+
+
+def test_each_way_of_leaving_counts_toward_the_limit():
+    """Reading, the PIN check and the signature each lose the card their own way."""
+    s = placed()
+    feed(s, [*PIN_OK, ev.CardReadFailed(ErrorCode.CARD_REMOVED)])  # VERIFY lost the card
+    assert s.state is State.PLACE_CARD and s._t.pin_again
+    feed(s, [ev.CardRemoved(), ev.CardInserted(), ev.CardRead(3, card_id="A", attempt=1),
+             *PIN_OK, ev.PinVerified(card_id="A", attempt=1), ev.CenterSessionOpened()])
+    assert s.state is State.SIGN
+    feed(s, [ev.AuthenticationFailed(ErrorCode.CARD_REMOVED, attempt=1)])  # lost signing
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    feed(s, [ev.CardRemoved(), ev.CardInserted(),
+             ev.CardReadFailed(ErrorCode.CARD_REMOVED, attempt=2)])  # lost reading
+    assert s.state is State.PLACE_CARD and s._t.holds == 3
+    feed(s, [ev.CardRemoved(), ev.CardInserted(),
+             ev.CardReadFailed(ErrorCode.CARD_REMOVED, attempt=3)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.CARD_REMOVED
+
+
+def test_reader_losing_the_card_waits_for_the_watcher_then_reads_again():
+    """Given the reader lost the card before its presence watcher said so, when the
+    watcher reports it gone and back, then the card is read again; when the watcher
+    never reports it (gone and back between two polls), the read is retried after
+    the settle time."""
+    s = reach(State.READ_CARD)
+    out = feed(s, [ev.CardReadFailed(ErrorCode.CARD_REMOVED)])
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    assert cmd.StartTimer(TimerId.SETTLE, s.policy.card_settle, s._generation) in out
+    feed(s, [ev.CardRemoved(), timer(s, TimerId.SETTLE)])
+    assert s.state is State.PLACE_CARD  # gone: wait for it
+    out = feed(s, [ev.CardInserted()])
+    assert s.state is State.READ_CARD and cmd.ReadCard(attempt=1) in out
+
+    s = reach(State.READ_CARD)
+    feed(s, [ev.CardReadFailed(ErrorCode.CARD_REMOVED)])
+    out = feed(s, [timer(s, TimerId.SETTLE)])
+    assert s.state is State.READ_CARD and cmd.ReadCard(attempt=1) in out
+
+
+def test_a_different_card_after_a_re_hold_ends_the_session_with_a_wipe():
+    """Given taro's card read and lifted, when another card (another certificate) is
+    placed, then the kiosk shows CARD_CHANGED, releases that card, never asks for
+    its PIN, and the transaction (with both identities) is wiped."""
+    s = placed("A")
+    feed(s, [ev.CardRemoved(), ev.CardInserted()])
+    out = feed(s, [ev.CardRead(3, card_id="B", attempt=1)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.CARD_CHANGED
+    assert cmd.ReleaseCard() in out and cmd.Say("error_card_changed") in out
+    assert not commands_of(out, cmd.VerifyPin)
+    assert s._t.card_id == ""
+    feed(s, [ev.Acknowledge()])
+    assert s.state is State.CARD_LEFT  # the other card is still on the reader
+    out = feed(s, [ev.CardRemoved()])
+    assert s.state is State.WIPE and cmd.Wipe() in out and cmd.CloseCenterSession() in out
+    feed(s, [ev.WipeDone(True)])
+    assert s.state is State.IDLE and s._t.card_id == "" and s._t.holds == 0
+
+
+def test_a_card_that_left_half_read_is_known_by_what_it_showed():
+    """Given a card that left after the first chunk of its certificate (the reader
+    says whose serial and issuer it saw), when the same card comes back it is read and
+    the PIN asked; when another card comes back, even one lost half-read too, CARD_CHANGED."""
+    for again, state in ((ev.CardRead(3, card_id="A", attempt=1), State.PIN),
+                         (ev.CardRead(3, card_id="B", attempt=1), State.ERROR),
+                         (ev.CardReadFailed(ErrorCode.CARD_REMOVED, 1, card_id="B"),
+                          State.ERROR)):
+        s = reach(State.READ_CARD)
+        feed(s, [ev.CardReadFailed(ErrorCode.CARD_REMOVED, card_id="A")])
+        assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+        feed(s, [ev.CardRemoved(), ev.CardInserted(), again])
+        assert s.state is state, again
+        if state is State.ERROR:
+            assert s.view().error is ErrorCode.CARD_CHANGED
+
+
+def test_another_phone_after_a_re_hold_is_caught_once_its_certificate_shows():
+    """A smartphone token shows its certificate only after the PIN: the read gives the
+    token kind alone, so another phone is caught by the identity made after VERIFY."""
+    s = placed("phone")
+    feed(s, [*PIN_OK, ev.PinVerified(card_id="phone-A")])
+    assert s.state is State.SIGN
+    feed(s, [ev.CardRemoved(), ev.CardInserted(), ev.CardRead(3, card_id="phone", attempt=1)])
+    assert s.state is State.PIN
+    feed(s, [*PIN_OK, ev.PinVerified(card_id="phone-B", attempt=1)])
+    assert s.state is State.ERROR and s.view().error is ErrorCode.CARD_CHANGED
+
+
+def test_another_token_kind_after_a_re_hold_is_another_card():
+    s = placed("phone")
+    feed(s, [ev.CardRemoved(), ev.CardInserted(), ev.CardRead(3, card_id="card-A", attempt=1)])
+    assert s.view().error is ErrorCode.CARD_CHANGED
+
+
+def test_late_results_of_the_card_that_left_are_ignored():
+    """Given a card lifted while the lane still worked on it, when its results arrive
+    after the card was held again, then they are dropped: only the new placing counts."""
+    s = reach(State.READ_CARD)
+    feed(s, [ev.CardRemoved(), ev.CardInserted()])
+    feed(s, [ev.CardReadFailed(ErrorCode.CARD_REMOVED, attempt=0),
+             ev.CardRead(0, card_id="B", attempt=0)])  # the first read's late answers
+    assert s.state is State.READ_CARD and s._t.holds == 1
+    feed(s, [ev.CardRead(3, card_id="A", attempt=1), *PIN_OK])
+    feed(s, [ev.PinRejected(0, attempt=0)])  # not this placing's VERIFY
+    assert s.state is State.PIN and s.view().verifying
+    feed(s, [ev.PinVerified(card_id="A", attempt=1), ev.CenterSessionOpened()])
+    assert s.state is State.SIGN
+    feed(s, [ev.CardRemoved(), ev.CardInserted(), ev.CardRead(3, card_id="A", attempt=2),
+             *PIN_OK, ev.PinVerified(card_id="A", attempt=2)])
+    assert s.state is State.SIGN
+    feed(s, [ev.ResidentAuthenticated(FICTIONAL_MENU, attempt=1),
+             ev.AuthenticationFailed(ErrorCode.CERT_REVOKED, attempt=1)])
+    assert s.state is State.SIGN and s._t.menu is None
+    feed(s, [ev.ResidentAuthenticated(FICTIONAL_MENU, attempt=2)])
+    assert s.state is State.REMOVE_CARD
+
+
+def test_results_arriving_while_the_card_is_asked_for_again_change_nothing():
+    s = reach(State.SIGN)
+    feed(s, [ev.CenterSessionOpened(), ev.CardRemoved()])
+    assert s.state is State.PLACE_CARD
+    for late in (ev.ResidentAuthenticated(FICTIONAL_MENU), ev.CardRead(3),
+                 ev.AuthenticationFailed(ErrorCode.CARD_REMOVED), ev.PinVerified()):
+        feed(s, [late])
+        assert s.state is State.PLACE_CARD and s._t.holds == 1, late
+
+
+def test_pin_is_asked_again_after_a_re_hold_in_sign():
+    """Given the PIN verified and the card signing, when the card leaves and comes
+    back, then it is read again and the resident enters the PIN again (the card lost
+    its verified state with the power), told that a right PIN costs no try."""
+    s = placed("A")
+    feed(s, [*PIN_OK, ev.PinVerified(card_id="A"), ev.CenterSessionOpened()])
+    assert s.state is State.SIGN
+    out = feed(s, [ev.CardRemoved()])
+    assert cmd.ReleaseCard() in out and s.state is State.PLACE_CARD
+    feed(s, [ev.CardInserted(), ev.CardRead(3, card_id="A", attempt=1)])
+    assert s.state is State.PIN and s.view().notice == "pin_again"
+    assert s.view().pin_length == 0 and s.view().tries_left == 3
+    out = feed(s, PIN_OK)
+    (verify,) = commands_of(out, cmd.VerifyPin)
+    assert verify.attempt == 1
+    out = feed(s, [ev.PinVerified(card_id="A", attempt=1)])
+    assert s.state is State.SIGN and cmd.AuthenticateResident(attempt=1) in out
+    assert not s._t.pin_again
+
+
+def test_back_while_the_card_is_asked_for_again_keeps_asking():
+    s = reach(State.READ_CARD)
+    feed(s, [ev.CardRemoved(), ev.Back()])
+    assert s.state is State.PLACE_CARD and s.view().notice == "hold_again"
+    feed(s, [ev.Cancel()])
+    assert s.state is State.WIPE
 
 
 def test_pin_is_forgotten_when_the_card_is_lifted():

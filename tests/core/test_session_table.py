@@ -32,6 +32,10 @@ def sample_events(generation: int = 0) -> list[ev.Event]:
         ev.KindChosen(CertificateKind.TAX), ev.OptionsChosen(), ev.CopiesChosen(1),
         ev.CopiesChosen(99), ev.Confirmed(), ev.CardInserted(), ev.CardRemoved(),
         ev.CardRead(3), ev.CardRead(0), ev.CardReadFailed(ErrorCode.CARD_UNREADABLE),
+        # the card leaving mid-read, another card held again, a late result of a placing
+        ev.CardReadFailed(ErrorCode.CARD_REMOVED), ev.CardRead(3, card_id="other"),
+        ev.CardRead(3, attempt=1), ev.PinVerified(card_id="other"),
+        ev.AuthenticationFailed(ErrorCode.CARD_REMOVED), ev.PinRejected(1, attempt=1),
         ev.PinVerified(), ev.PinRejected(2), ev.PinRejected(0), ev.CenterSessionOpened(),
         ev.CenterFailed(ErrorCode.CENTER_UNREACHABLE), ev.ResidentAuthenticated(FICTIONAL_MENU),
         ev.AuthenticationFailed(ErrorCode.CERT_REVOKED), ev.DocumentReady("id0001", 2, 300),

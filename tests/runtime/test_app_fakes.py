@@ -237,3 +237,36 @@ def test_a_self_check_older_than_a_fault_does_not_clear_it(kiosk):
     assert app.wait_for(lambda a: "TrayChanged: out_of_service -> out_of_service"
                         in a.transcript)
     assert app.session.state is State.OUT_OF_SERVICE
+
+
+def test_a_card_held_again_is_read_again_and_another_card_is_refused(kiosk, caplog):
+    """Given a card lifted at the PIN screen, when the same card comes back, then it is
+    read again in the same transaction (the PIN asked); when it is lifted once more and
+    another fake card (another certificate serial) comes back, then CARD_CHANGED, no PIN
+    is tried on it, and the card identities appear in no log."""
+    caplog.set_level(logging.DEBUG)
+    app, r = kiosk.app, kiosk.resident
+    r.touch(ev.StartPressed(), ev.LanguageChosen("ja"), ev.TermsAccepted())
+    r.expect(State.PLACE_CARD)
+    txn = app.session.transaction_id
+    card = r.card_reader.insert(FakeCard(pin="8163"))
+    r.expect(State.PIN)
+    first_id = app.session._t.card_id
+    assert first_id
+    r.card_reader.yank()
+    assert app.wait_for(lambda a: a.ui.screen_id() == "hold_again")  # drawn, not just decided
+    r.card_reader.insert(card)
+    r.expect(State.PIN)
+    assert app.session.transaction_id == txn and app.session._t.card_id == first_id
+    r.card_reader.yank()
+    assert app.wait_for(lambda a: a.session.view().notice == "hold_again")
+    r.card_reader.insert(FakeCard(pin="8163"))
+    r.expect(State.ERROR)
+    assert app.session.view().error.value == "card_changed"
+    assert r.card_reader.operations.count("verify_pin") == 0
+    r.touch(ev.Acknowledge())
+    r.expect(State.CARD_LEFT)
+    r.card_reader.yank()
+    r.expect(State.IDLE)
+    assert app.session._t.card_id == ""
+    assert first_id not in caplog.text + "\n".join(app.transcript)

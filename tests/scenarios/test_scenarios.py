@@ -19,7 +19,7 @@ REQUIRED = {"happy_path", "kind_residence_items", "kind_seal", "kind_koseki_full
             "cancel_at_payment", "overpayment", "paper_out", "center_down", "card_left",
             "printout_left", "timeout", "cancel_at_pin", "cancel_at_confirm",
             "timeout_at_payment", "registration_apply", "registration_approved",
-            "registration_rejected", "registration_throttled"}
+            "registration_rejected", "registration_throttled", "hold_again", "card_changed"}
 
 
 def test_the_suite_covers_the_issue() -> None:

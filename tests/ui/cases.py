@@ -47,7 +47,7 @@ def _view(state: State, language: str) -> View:
     return replace(view, language=language)
 
 
-UNAVAILABLE_CITY = Municipality("999933", "見本村", Relation.DOMICILE, (
+UNAVAILABLE_CITY = Municipality("999933", "見本村", Relation.DOMICILE, kana="みほんむら", kinds=(
     KindOffer(CertificateKind.KOSEKI_FULL, 450, 5, available=False,
               unavailable_reason=ErrorCode.OUTSIDE_HOURS, hours="平日 9:00–17:00"),
     KindOffer(CertificateKind.KOSEKI_INDIVIDUAL, 450, 5, available=False,
@@ -97,13 +97,14 @@ def cases(language: str) -> dict[str, View]:
         "language": v[State.LANGUAGE],
         "terms": v[State.TERMS],
         "place_card": v[State.PLACE_CARD],
-        "place_card_removed_early": replace(v[State.PLACE_CARD], notice="card_removed_early"),
+        "hold_again": replace(v[State.PLACE_CARD], notice="hold_again"),
         "read_card": v[State.READ_CARD],
         "pin": v[State.PIN],
         "pin_typed": replace(v[State.PIN], pin_length=3),
         "pin_wrong": replace(v[State.PIN], tries_left=2, notice="wrong_pin"),
         "pin_one_left": replace(v[State.PIN], tries_left=1, notice="wrong_pin_one_left"),
         "pin_verifying": replace(v[State.PIN], pin_length=4, verifying=True),
+        "pin_again": replace(v[State.PIN], notice="pin_again"),
         "sign": v[State.SIGN],
         "remove_card": v[State.REMOVE_CARD],
         "remove_card_alarm": replace(v[State.REMOVE_CARD], alarm_level=2),

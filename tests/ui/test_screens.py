@@ -71,7 +71,8 @@ def test_screens_fit_in_every_language(ui: PygameUI, lang: str) -> None:
                      for o in ui.overflows]
         ui._local = replace(ui._local, large_text=False)
     assert not problems, "\n".join(problems)
-    expected = {s.value for s in State} | {"idle_unavailable", "idle_draining", "more_time"}
+    expected = {s.value for s in State} | {"idle_unavailable", "idle_draining", "more_time",
+                                           "hold_again"}
     assert expected <= seen, expected - seen
 
 

@@ -35,6 +35,8 @@ def build(ctx: Ctx) -> Screen:
         widgets += banner((20, 318, 500, 182), text, ctx.fs(theme.BODY - 2), alert=True)
     elif view.notice == "wrong_pin":
         widgets += banner((20, 318, 500, 182), tr("pin.wrong"), ctx.fs(theme.BODY))
+    elif view.notice == "pin_again":  # the card was held again: its verified PIN is gone
+        widgets += banner((20, 318, 500, 182), tr("pin.again"), ctx.fs(theme.BODY - 2))
     enabled = not view.verifying
     keys: list[tuple[str, str, ev.Event, str]] = [
         (f"pin_{d}", str(d), ev.PinDigit(d), "secondary") for d in range(1, 10)]
