@@ -278,6 +278,23 @@ class PrivateCups:
             self._stop_cupsd()
             self._start(20.0)
 
+    def expire_subscriptions(self) -> int:
+        """Drop every event subscription, as their leases running out would, and say
+        how many there were: cupsd is stopped (it writes ``subscriptions.conf`` as it
+        goes), the file removed, cupsd started again. For the crash runs: a kiosk
+        killed by SIGKILL cannot cancel its subscription, and cupsd holds at most 100
+        (``MaxSubscriptions``) — beyond that a new kiosk cannot subscribe."""
+        with self._lock:
+            self._stop_cupsd()
+            count = 0
+            with contextlib.suppress(OSError):
+                count = (self.paths.etc / "subscriptions.conf").read_text(
+                    errors="replace").count("<Subscription ")
+            for name in ("subscriptions.conf", "subscriptions.conf.O"):
+                (self.paths.etc / name).unlink(missing_ok=True)
+            self._start(20.0)
+        return count
+
     def crash(self, sig: int = signal.SIGSEGV) -> int:
         """Kill cupsd as a crash would (SIGSEGV by default); returns the pid killed."""
         with self._lock:

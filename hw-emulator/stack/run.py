@@ -60,14 +60,17 @@ class ScenarioSession:
         self.kiosk: KioskProcess | None = None
         self.counter = 0
 
-    def start_kiosk(self, scenario: Scenario | None = None) -> KioskProcess:
+    def start_kiosk(self, scenario: Scenario | None = None, *,
+                    extra_env: dict[str, str] | None = None) -> KioskProcess:
+        """A kiosk process with the scenario's timeouts and alarms; ``extra_env``
+        adds to its environment (the crash runs' ``KIOSK_KILL_AT``)."""
         self.counter += 1
         state = Path(self.info["state_dir"])
         config = self.stack.call(
             "write_config", path=str(state / f"kiosk-run{self.counter}.toml"),
             timeouts=scenario.timeouts if scenario else None,
             alarms=scenario.alarms if scenario else None)
-        env = kiosk_env(self.info["env"])
+        env = {**kiosk_env(self.info["env"]), **(extra_env or {})}
         log_path = state / f"kiosk-run{self.counter}.log"
         self.kiosk = KioskProcess(Path(config), env, self.info["automation"], log_path).start()
         return self.kiosk

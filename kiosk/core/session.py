@@ -31,10 +31,22 @@ expiry asks "do you need more time?" and the second cancels.
 
 Timers are identified by a generation number; an expiry from an earlier
 generation is stale and ignored, so the runtime need not cancel timers precisely.
+
+A card (or phone) that leaves the reader's field while it is read, checks the PIN
+or signs (READ_CARD, PIN, SIGN: ``CardRemoved``, or a card-lane failure with
+``ErrorCode.CARD_REMOVED``) is asked for again on the PLACE_CARD screen ("hold the
+card again"), up to ``Policy.card_holds`` times per transaction; once more is the
+CARD_REMOVED error. The card held again is read again and the PIN asked again (its
+verified state left with the power). Each placing has an ``attempt`` number that the
+card commands carry and their results bring back; a result of an earlier placing is
+ignored. The first card that shows who it is (``card_id``, made by the runtime;
+also when it left half-read) is the transaction's; a card held again whose
+``card_id`` differs is another person's: CARD_CHANGED, and the exit path wipes.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -88,6 +100,13 @@ class _Transaction:
     pin: bytearray = field(default_factory=bytearray, repr=False)
     verifying: bool = False
     tries_left: int | None = None
+    # the card's placings: see "A card (or phone) that leaves …" in the module docstring
+    card_id: str = field(default="", repr=False)  # of the first card read
+    card_id_verified: str = field(default="", repr=False)  # … once its PIN was right
+    card_attempt: int = 0  # the placing the card lane works for now
+    holds: int = 0  # times the card was asked for again
+    rehold: bool = False  # PLACE_CARD is asking for the card again
+    pin_again: bool = False  # a PIN typed before was lost with the card: say why
     center_opened: bool = False
     center_ready: bool = False
     authenticating: bool = False
@@ -421,8 +440,9 @@ class Session:
                 self._finish(Outcome.TIMED_OUT)
             return
         if event.timer is TimerId.SETTLE:
-            if self.state is State.TAKE_PRINTOUT and not self.tray_occupied:
-                self._printout_done()  # nothing came out to take
+            settled = ON_SETTLE.get(self.state)
+            if settled is not None:
+                settled(self)
             return
         if event.timer is TimerId.SCREEN:
             if self.state in INTERACTIVE and not self._t.more_time:
@@ -518,10 +538,25 @@ class Session:
     # ------------------------------------------------------------------ card
 
     def _enter_place_card(self) -> None:
-        if self.card_present:
+        t = self._t
+        if t.rehold:
+            t.notice = "hold_again"
+            self._emit(cmd.Say("hold_again"))
+            if self.card_present:  # the reader lost it; its watcher has not said so (yet)
+                self._emit(cmd.StartTimer(TimerId.SETTLE, self.policy.card_settle,
+                                          self._generation))
+        elif self.card_present:
+            self._enter(State.READ_CARD)
+
+    def _card_settled(self) -> None:
+        """No "removed" came after the reader lost the card, and a card is there: the
+        card left and came back between two polls of the watcher. Read it again."""
+        if self._t.rehold and self.card_present:
             self._enter(State.READ_CARD)
 
     def _back_to_terms(self, event: Event) -> None:
+        if self._t.rehold:  # asking for the card again: hold it, or cancel
+            return
         reg = self._t.registration
         if reg is not None:  # back to the application, not to the terms
             reg.card_abandoned()
@@ -533,14 +568,22 @@ class Session:
         self._enter(State.READ_CARD)
 
     def _enter_read_card(self) -> None:
-        self._emit(cmd.ReadCard())
-        if not self._t.center_opened:
-            self._t.center_opened = True
+        t = self._t
+        t.rehold = False
+        t.notice = ""
+        self._emit(cmd.ReadCard(t.card_attempt))
+        if not t.center_opened:
+            t.center_opened = True
             self._emit(cmd.OpenCenterSession())
 
     def _card_read(self, event: Event) -> None:
         assert isinstance(event, ev.CardRead)
-        self._t.tries_left = event.tries_left
+        t = self._t
+        if t.card_id and event.card_id != t.card_id:
+            self._card_changed()
+            return
+        t.card_id = event.card_id  # the first card this transaction saw
+        t.tries_left = event.tries_left
         if event.tries_left <= 0:
             self._finish(Outcome.FAILED, ErrorCode.PIN_LOCKED)
         elif event.certificate_expired:
@@ -550,23 +593,48 @@ class Session:
 
     def _card_failed(self, event: Event) -> None:
         assert isinstance(event, ev.CardReadFailed)
-        if event.code is ErrorCode.CARD_REMOVED and not self.card_present:
-            self._card_removed_early(event)
+        t = self._t
+        if event.card_id:  # it left half-read, but had shown who it was
+            if t.card_id and event.card_id != t.card_id:
+                self._card_changed()
+                return
+            t.card_id = event.card_id
+        if event.code is ErrorCode.CARD_REMOVED:  # often before the watcher's CardRemoved
+            self._card_left_field(event)
         else:
             self._finish(Outcome.FAILED, event.code)
 
-    def _card_removed_early(self, event: Event) -> None:
-        """Lifted before the kiosk was done with it: ask to hold it again."""
-        self._t.forget_pin()
-        self._t.verifying = False
+    def _card_left_field(self, event: Event) -> None:
+        """Lifted (or moved out of the field) before the kiosk was done with it: ask to
+        hold it again, a few times; the next placing is a new attempt."""
+        t = self._t
+        if t.holds >= self.policy.card_holds:
+            self._finish(Outcome.FAILED, ErrorCode.CARD_REMOVED)
+            return
+        t.holds += 1
+        t.card_attempt += 1
+        t.pin_again = t.pin_again or t.verifying or self.state is State.SIGN
+        t.forget_pin()
+        t.verifying = False
+        t.authenticating = False
+        t.rehold = True
         self._emit(cmd.ReleaseCard())
         self._enter(State.PLACE_CARD)
-        self._t.notice = "card_removed_early"
+
+    def _card_changed(self) -> None:
+        """Another card than the one this transaction began with: never go on with it."""
+        t = self._t
+        t.card_id = t.card_id_verified = ""
+        self._emit(cmd.ReleaseCard())
+        self._finish(Outcome.FAILED, ErrorCode.CARD_CHANGED)
 
     def _enter_pin(self) -> None:
-        if self._t.tries_left == 1:
-            self._t.notice = "one_try_left"
+        t = self._t
+        if t.tries_left == 1:
+            t.notice = "one_try_left"
             self._emit(cmd.Say("one_try_left"))
+        else:
+            t.notice = "pin_again" if t.pin_again else ""
 
     def _pin_digit(self, event: Event) -> None:
         assert isinstance(event, ev.PinDigit)
@@ -596,10 +664,18 @@ class Session:
         t.forget_pin()
         t.verifying = True
         t.notice = ""
-        self._emit(cmd.VerifyPin(pin))
+        self._emit(cmd.VerifyPin(pin, t.card_attempt))
 
     def _pin_verified(self, event: Event) -> None:
-        self._t.verifying = False
+        assert isinstance(event, ev.PinVerified)
+        t = self._t
+        t.verifying = False
+        if event.card_id:  # a phone shows its certificate only now
+            if t.card_id_verified and event.card_id != t.card_id_verified:
+                self._card_changed()
+                return
+            t.card_id_verified = event.card_id
+        t.pin_again = False
         self._enter(State.SIGN)
 
     def _pin_rejected(self, event: Event) -> None:
@@ -630,9 +706,10 @@ class Session:
             self._authenticate()
 
     def _authenticate(self) -> None:
-        if not self._t.authenticating:
-            self._t.authenticating = True
-            self._emit(cmd.AuthenticateResident())
+        t = self._t
+        if not t.authenticating:
+            t.authenticating = True
+            self._emit(cmd.AuthenticateResident(t.card_attempt))
 
     def _authenticated(self, event: Event) -> None:
         assert isinstance(event, ev.ResidentAuthenticated)
@@ -647,10 +724,10 @@ class Session:
     def _authentication_failed(self, event: Event) -> None:
         assert isinstance(event, ev.AuthenticationFailed)
         self._t.authenticating = False
-        self._finish(Outcome.FAILED, event.code)
-
-    def _sign_card_removed(self, event: Event) -> None:
-        self._finish(Outcome.FAILED, ErrorCode.CARD_REMOVED)
+        if event.code is ErrorCode.CARD_REMOVED:  # the card left while it signed
+            self._card_left_field(event)
+        else:
+            self._finish(Outcome.FAILED, event.code)
 
     # ------------------------------------------------------------------ remove card, alarms
 
@@ -931,6 +1008,10 @@ class Session:
                        cmd.StartTimer(TimerId.SETTLE, self.policy.tray_settle,
                                       self._generation))
 
+    def _tray_settled(self) -> None:
+        if not self.tray_occupied:
+            self._printout_done()  # nothing came out to take
+
     def _printout_arrived(self) -> None:
         if not self._t.printout_seen:
             self._t.printout_seen = True
@@ -1156,6 +1237,12 @@ ON_ENTRY: dict[State, Callable[[Session], None]] = {
     State.REGISTER: Session._enter_register,
 }
 
+#: What a SETTLE timer does when it runs out (elsewhere: nothing).
+ON_SETTLE: dict[State, Callable[[Session], None]] = {
+    State.TAKE_PRINTOUT: Session._tray_settled,
+    State.PLACE_CARD: Session._card_settled,
+}
+
 #: What a SCREEN timeout does where it does not simply cancel (interactive states
 #: first ask for more time, then cancel through the exit path).
 ON_TIMEOUT: dict[State, Callable[[Session], None]] = {
@@ -1175,6 +1262,21 @@ ON_TIMEOUT: dict[State, Callable[[Session], None]] = {
 }
 
 _S = Session
+
+
+def _this_placing(handler: Handler) -> Handler:
+    """A card-lane result counts only for the placing of the card it was asked for:
+    one of a card that has since left the field (and maybe come back) is dropped."""
+
+    @functools.wraps(handler)
+    def checked(session: Session, event: Event) -> None:
+        if isinstance(event, ev.CARD_RESULTS) and event.attempt != session._t.card_attempt:
+            return
+        handler(session, event)
+
+    return checked
+
+
 _TIMER: dict[type[Event], Handler] = {ev.TimerExpired: _S._on_timer}
 _MORE: dict[type[Event], Handler] = {ev.MoreTimeRequested: _S._on_more_time}
 _INTERACTIVE_COMMON: dict[type[Event], Handler] = {
@@ -1213,9 +1315,9 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
     State.READ_CARD: {
         **_TIMER, ev.Cancel: _S._on_cancel, ev.DeviceFailed: _S._on_device_failed,
         ev.CenterFailed: _S._center_failed, ev.CenterSessionOpened: _S._center_opened,
-        ev.CardRead: _S._card_read,
-        ev.CardReadFailed: _S._card_failed,
-        ev.CardRemoved: _S._card_removed_early,
+        ev.CardRead: _this_placing(_S._card_read),
+        ev.CardReadFailed: _this_placing(_S._card_failed),
+        ev.CardRemoved: _S._card_left_field,
     },
     State.PIN: {
         **_INTERACTIVE_COMMON,
@@ -1223,18 +1325,18 @@ TRANSITIONS: dict[State, dict[type[Event], Handler]] = {
         ev.PinBackspace: _S._pin_backspace,
         ev.PinClear: _S._pin_clear,
         ev.PinSubmit: _S._pin_submit,
-        ev.PinVerified: _S._pin_verified,
-        ev.PinRejected: _S._pin_rejected,
-        ev.CardReadFailed: _S._card_failed,
-        ev.CardRemoved: _S._card_removed_early,
+        ev.PinVerified: _this_placing(_S._pin_verified),
+        ev.PinRejected: _this_placing(_S._pin_rejected),
+        ev.CardReadFailed: _this_placing(_S._card_failed),
+        ev.CardRemoved: _S._card_left_field,
         ev.Back: _S._on_cancel,
     },
     State.SIGN: {
         **_TIMER, ev.Cancel: _S._on_cancel, ev.DeviceFailed: _S._on_device_failed,
         ev.CenterFailed: _S._center_failed, ev.CenterSessionOpened: _S._center_opened,
-        ev.ResidentAuthenticated: _S._authenticated,
-        ev.AuthenticationFailed: _S._authentication_failed,
-        ev.CardRemoved: _S._sign_card_removed,
+        ev.ResidentAuthenticated: _this_placing(_S._authenticated),
+        ev.AuthenticationFailed: _this_placing(_S._authentication_failed),
+        ev.CardRemoved: _S._card_left_field,
     },
     State.REMOVE_CARD: {
         **_TIMER, ev.CardRemoved: _S._card_taken, ev.Cancel: _S._remove_card_cancel,

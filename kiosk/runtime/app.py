@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 import queue
+import secrets
 import subprocess
 import threading
 import time
@@ -51,9 +52,9 @@ from kiosk.core.maintenance import MaintenanceCommand, MaintenanceFactory
 from kiosk.core.menu import ErrorCode
 from kiosk.core.session import Session
 from kiosk.core.states import State, View, longest_stop
-from kiosk.runtime import heap, watchdog
+from kiosk.runtime import heap, killpoint, watchdog
 from kiosk.runtime.cashdesk import CashDesk
-from kiosk.runtime.certificates import certificate_expired
+from kiosk.runtime.certificates import card_identity, certificate_expired, certificate_identity
 from kiosk.runtime.config import Config
 from kiosk.runtime.registry import Devices
 from kiosk.runtime.selfcheck import check_all
@@ -63,6 +64,8 @@ from kiosk.runtime.supervisor import Supervisor, Timers
 log = logging.getLogger(__name__)
 
 TRANSCRIPT_LINES = 5000  # about 150 transactions
+#: acceptor faults that mean coins reached the cash box unreported (journaled as COINS-LOST)
+COINS_LOST_CODES = frozenset({"COIN-EVENTS-LOST", "COIN-UNKNOWN-POSITION"})
 #: the longest the idle loop sleeps with nothing due: a wall-clock step (NTP) is
 #: noticed within a minute, and nothing else wakes it on a schedule
 LONGEST_SLEEP = 60.0
@@ -155,6 +158,8 @@ class KioskApp:
         self.desk = desk
         self.session = Session(config.policy, maintenance=maintenance)
         self.data = SessionData()
+        #: keys the card identities of this process (certificates.card_identity)
+        self._card_key = secrets.token_bytes(32)
         self.timers = Timers(clock)
         self.supervisor = Supervisor(self.post)
         #: the last events and state changes (no personal data), for demos and tests
@@ -168,6 +173,8 @@ class KioskApp:
         self._queue: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
         self._early_job_events: dict[str, list[dp.DeviceEvent]] = {}
         self._events_seen = 0  # events handled so far
+        #: how many times the session changed state (the automation port's ``state``)
+        self.state_changes = 0
         self._last_failure: dict[str, int] = {}  # device → when it last failed
         self._changed = threading.Condition()
         self._service_open: bool | None = None
@@ -278,11 +285,16 @@ class KioskApp:
                                               State.MAINTENANCE):
                     self.desk.credit(self.session.transaction_id, self.session.view().fee,
                                      value, counter=getattr(event, "counter", None))
+                    killpoint.reached("credit")
                 return ev.CoinInserted(value)
             case dp.CoinRejected(reason=reason):
                 log.info("coin rejected: %s", reason)
                 return None
             case dp.DeviceFault(device=device, code=code):
+                if code in COINS_LOST_CODES:
+                    in_txn = self.session.state not in (State.IDLE, State.WIPE,
+                                                        State.OUT_OF_SERVICE, State.MAINTENANCE)
+                    self.desk.coins_lost(self.session.transaction_id if in_txn else None, code)
                 return ev.DeviceFailed(device, code)
             case dp.DeviceRecovered(device=device):
                 return ev.DeviceRecovered(device)
@@ -326,11 +338,21 @@ class KioskApp:
                 del self.transcript[:500]  # the kiosk runs for months
             log.debug("%s", line)
         if before is not after:
+            self.state_changes += 1
             log.info("state %s -> %s", before.value, after.value)
+            if after is State.ERROR:  # the code only: what staff and the scenarios look for
+                error = self.session.view().error
+                log.info("error shown: %s", error.value if error else "-")
         for command in commands:
             self.executor.execute(command)
+        if before is not after:
+            killpoint.reached("state")
         with self._changed:
             self._changed.notify_all()
+
+    def automation_status(self) -> dict[str, Any]:
+        """For the automation port's ``state`` op (main thread)."""
+        return {"state": self.session.state.value, "changes": self.state_changes}
 
     # ------------------------------------------------------------------ stopping
 
@@ -560,7 +582,12 @@ class Executor:
                                                         type(exc).__name__))
 
     # card --------------------------------------------------------------------------
+    # Every result carries the command's ``attempt`` back: the session drops one of a
+    # placing of the card that has ended (the card left while its lane call ran).
     def _read_card(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.ReadCard)
+        attempt, key = c.attempt, self.app._card_key
+
         def call() -> Event:
             info = self.d.card.read_card()
             with self.app.data.lock:
@@ -568,39 +595,60 @@ class Executor:
             # a token that keeps its certificate until the PIN is checked after it
             expired = bool(info.certificate) and certificate_expired(
                 info.certificate, dt.datetime.now(dt.UTC))
-            return ev.CardRead(info.tries_left, certificate_expired=expired)
+            card_id = card_identity(key, info.token.value,
+                                    certificate_identity(info.certificate))
+            return ev.CardRead(info.tries_left, certificate_expired=expired, card_id=card_id,
+                               attempt=attempt)
 
-        self._lane("card", call, lambda exc: ev.CardReadFailed(_card_error_code(exc)))
+        def failed(exc: BaseException) -> Event:
+            card_id = ""  # a card that left half-read may have shown who it is
+            if isinstance(exc, CardRemovedError) and exc.identity is not None:
+                card_id = card_identity(key, exc.token, exc.identity)
+            return ev.CardReadFailed(_card_error_code(exc), attempt, card_id=card_id)
+
+        self._lane("card", call, failed)
 
     def _verify_pin(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.VerifyPin)
-        pin = c.pin
+        pin, attempt, key = c.pin, c.attempt, self.app._card_key
 
         def call() -> Event:
             result = self.d.card.verify_pin(pin)  # the card is locked: PinResult(False, 0)
-            return ev.PinVerified() if result.verified else ev.PinRejected(result.tries_left)
+            if not result.verified:
+                return ev.PinRejected(result.tries_left, attempt)
+            with self.app.data.lock:
+                card = self.app.data.card
+            # now every token shows its certificate (the smartphone's only after VERIFY)
+            card_id = "" if card is None else card_identity(
+                key, card.token.value,
+                certificate_identity(card.certificate or self.d.card.certificate()))
+            return ev.PinVerified(card_id=card_id, attempt=attempt)
 
         def failed(exc: BaseException) -> Event:
             if isinstance(exc, PinBlockedError):
-                return ev.PinRejected(0)
-            return ev.CardReadFailed(_card_error_code(exc))
+                return ev.PinRejected(0, attempt)
+            return ev.CardReadFailed(_card_error_code(exc), attempt)
 
         self._lane("card", call, failed)
 
     def _authenticate(self, c: cmd.Command) -> None:
+        assert isinstance(c, cmd.AuthenticateResident)
+        attempt = c.attempt
+
         def call() -> Event:
             with self.app.data.lock:
                 session, card = self.app.data.center, self.app.data.card
             if session is None or card is None:
-                return ev.AuthenticationFailed(ErrorCode.INTERNAL)
+                return ev.AuthenticationFailed(ErrorCode.INTERNAL, attempt)
             certificate = card.certificate or self.d.card.certificate()
             if certificate_expired(certificate, dt.datetime.now(dt.UTC)):
-                return ev.AuthenticationFailed(ErrorCode.CERT_EXPIRED)
+                return ev.AuthenticationFailed(ErrorCode.CERT_EXPIRED, attempt)
             signature = self.d.card.sign(session.challenge)
             menu = self.app.center.authenticate(session, certificate, signature)
-            return ev.ResidentAuthenticated(menu)
+            return ev.ResidentAuthenticated(menu, attempt)
 
-        self._lane("card", call, lambda exc: ev.AuthenticationFailed(_center_error_code(exc)))
+        self._lane("card", call,
+                   lambda exc: ev.AuthenticationFailed(_center_error_code(exc), attempt))
 
     def _release_card(self, c: cmd.Command) -> None:
         self._lane("card", self.d.card.release, lambda exc: None)
@@ -633,8 +681,18 @@ class Executor:
                    lambda exc: ev.DocumentFailed(request.request_id, _center_error_code(exc)))
 
     def _discard_document(self, c: cmd.Command) -> None:
+        """The transaction ended without printing this request: drop its document,
+        and if the center has not answered yet, make the client refuse the answer
+        still to come — here, on the main thread, not on the center lane, where the
+        session's close waits behind that very ``issue`` — and tell the center."""
         assert isinstance(c, cmd.DiscardDocument)
         self.app.data.discard(c.request_id)
+        with self.app.data.lock:
+            session = self.app.data.center
+        if self.app.center.abandon(c.request_id) and session is not None:
+            rid = c.request_id
+            self._lane("center-cancel", lambda: self.app.center.cancel(session, rid),
+                       lambda exc: None)
 
     def _report(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.ReportDelivery)
@@ -711,6 +769,7 @@ class Executor:
                     document[:] = bytes(len(document))
             with self.app.data.lock:
                 self.app.data.jobs[job] = kind
+            killpoint.reached(f"print.{kind.value}")
             return _JobRegistered(job)
 
         def failed(exc: BaseException) -> list[Event]:
@@ -832,6 +891,7 @@ class Executor:
         jobs = self.app.data.wipe()
 
         def call() -> Event:
+            killpoint.reached("wipe")
             printer = self.d.printer
             residue = self.app.data.residue()
             for job in jobs:

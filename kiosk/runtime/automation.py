@@ -27,6 +27,7 @@ Wire format — one JSON object per line, UTF-8, each request answered by one li
     → {"op": "touch", "id": "pin_1"}          ← {"ok": true}    (false: absent or disabled)
     → {"op": "touch_at", "x": 600, "y": 140}  ← {"ok": true}    (false: nothing touchable)
     → {"op": "screenshot", "path": "a.png"}   ← {"ok": true, "path": "<screenshot_dir>/a.png"}
+    → {"op": "state"}                         ← {"ok": true, "state": "pay", "changes": 13}
     → anything else                           ← {"ok": false, "error": "…"}
 
 Threading: pygame may only be called from the main thread, so the server's
@@ -184,12 +185,17 @@ class _Request:
 
 
 def answer(ui: AutomationUI, body: dict[str, Any], *,
-           screenshot_dir: Path | None = None) -> dict[str, Any]:
+           screenshot_dir: Path | None = None,
+           status: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Carry out one request against ``ui`` (main thread only)."""
     op = body.get("op")
     if not isinstance(op, str) or len(op) > 32:
         return {"ok": False, "error": "op must be a short string"}
     try:
+        if op == "state":  # the session's state and how many times it changed
+            if status is None:
+                return {"ok": False, "error": "state: no session attached to the port"}
+            return {"ok": True, **status()}
         if op == "screen":
             return {"ok": True, "screen": ui.screen_id(), "elements": [
                 {"id": e.id, "rect": list(e.rect), "enabled": e.enabled, "label": e.label}
@@ -283,6 +289,8 @@ class AutomationServer:
         self._stopping = threading.Event()
         self._stop_wake: Wakeup | None = None  # the accept loop's stop, made by start()
         self._connections: set[socket.socket] = set()
+        #: the session's state for the ``state`` op (set by the composition root)
+        self.status: Callable[[], dict[str, Any]] | None = None
 
     @property
     def address(self) -> Address:
@@ -337,7 +345,8 @@ class AutomationServer:
                 request = self.requests.get_nowait()
             except queue.Empty:
                 return done
-            request.answer = answer(ui, request.body, screenshot_dir=self.screenshot_dir)
+            request.answer = answer(ui, request.body, screenshot_dir=self.screenshot_dir,
+                                    status=self.status)
             request.answered.set()
             done += 1
 
@@ -409,6 +418,13 @@ class AutomationClient:
 
     def touch(self, element_id: str) -> bool:
         return bool(self.request({"op": "touch", "id": element_id}).get("ok"))
+
+    def state(self) -> tuple[str, int]:
+        """The session's state and how many state changes the kiosk has made."""
+        reply = self.request({"op": "state"})
+        if not reply.get("ok"):
+            raise AutomationError(str(reply.get("error")))
+        return str(reply["state"]), int(reply["changes"])
 
     def threads(self) -> dict[int, str]:
         """The kiosk's Python threads: kernel thread id → thread name."""

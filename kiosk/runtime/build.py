@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 from kiosk.core.commands import PrintReceipt
 from kiosk.core.menu import CertificateKind
+from kiosk.runtime import killpoint
 from kiosk.runtime.app import KioskApp, UiPort
 from kiosk.runtime.cashdesk import CashDesk
 from kiosk.runtime.config import Config, ConfigError
@@ -60,6 +62,10 @@ def build_ui(config: Config) -> UiPort:
 def build_app(config: Config, *, ui: UiPort | None = None,
               wall_clock: Callable[[], dt.datetime] = dt.datetime.now) -> KioskApp:
     """Everything the config describes, wired and ready to ``start()``."""
+    try:  # the crash points of the reliability runs: a development config only
+        killpoint.arm(os.environ.get(killpoint.ENV), development=config.kiosk.development)
+    except killpoint.KillPointRefused as exc:
+        raise ConfigError(f"{config.source}: {exc}") from None
     try:
         config.kiosk.state_dir.mkdir(parents=True, exist_ok=True)
         journal = Journal.open(config.kiosk.state_dir / "journal.sqlite3")
@@ -79,6 +85,8 @@ def build_app(config: Config, *, ui: UiPort | None = None,
                    maintenance=maintenance.mode_factory(config) if maintenance else None)
     if maintenance is not None:
         app.maintenance_actions = maintenance.MaintenanceActions(app)
+    if automation is not None:
+        automation.status = app.automation_status
     return app
 
 

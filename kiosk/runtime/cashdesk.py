@@ -18,6 +18,7 @@ from drivers.ports import CoinCredited, HopperPort
 from kiosk.core.commands import Outcome, PayoutReason, RecordOutcome
 from kiosk.runtime.money import (
     ChangeGiver,
+    IncidentCode,
     Journal,
     PayoutReport,
     Purpose,
@@ -66,6 +67,14 @@ class CashDesk:
         counter so that a restart knows which coins are already booked."""
         self.ensure_open(txn_id, fee)
         self.journal.credit(txn_id, value, counter=counter)
+
+    def coins_lost(self, txn_id: str | None, code: str) -> None:
+        """The acceptor took coins it could not report (events lost between polls, a
+        coin of an unknown position): they are in the cash box and not in the
+        journal, and how much they were is not known. Staff get an incident (amount
+        0) so that counting the cash box against the journal has its explanation."""
+        log.error("coins lost by the acceptor (%s): a COINS-LOST incident for staff", code)
+        self.journal.incident(txn_id, IncidentCode.COINS_LOST, 0)
 
     def pay(self, txn_id: str, fee: int, amount: int, reason: PayoutReason) -> PayoutReport:
         self.ensure_open(txn_id, fee)

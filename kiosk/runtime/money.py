@@ -43,6 +43,7 @@ from typing import Any, Protocol, runtime_checkable
 from drivers.coins.hopper import PayoutMark, PayoutUnknown
 from drivers.errors import CoinError
 from drivers.ports import CoinCredited, DispenseResult, HopperPort
+from kiosk.runtime import killpoint
 
 log = logging.getLogger(__name__)
 
@@ -546,8 +547,11 @@ class ChangeGiver:
                 count=count, mark=mark))
             marks.append(mark)
 
+        def on_sent() -> None:  # the coins are moving
+            killpoint.reached(f"dispense.{purpose}")
+
         try:
-            result = hopper.dispense(count, on_intent=on_intent)
+            result = hopper.dispense(count, on_intent=on_intent, on_sent=on_sent)
         except CoinError as exc:
             if not ids:  # failed before the intent: the dispense was never sent
                 return 0, exc.code, False
@@ -693,10 +697,12 @@ def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
         journal.payout_result(pending.id, paid, max(0, pending.count - paid),
                               "" if paid >= pending.count else "INTERRUPTED",
                               resolution="reconciled")
+        killpoint.reached("reconcile")
         resolved.append((pending.id, paid))
     for pid in unresolved:
         p = next(x for x in journal.unresolved_payouts() if x.id == pid)
         journal.incident(p.txn_id, IncidentCode.PAYOUT_UNRESOLVED, p.count * p.coin_value)
+        killpoint.reached("reconcile")
 
     recovered = 0
     if recovered_credits:
@@ -708,8 +714,12 @@ def reconcile(journal: Journal, hoppers: Mapping[int, Hopper], *,
             journal.begin(target, 0)
         for event in recovered_credits:
             journal.credit(target, event.value, counter=getattr(event, "counter", None))
+            killpoint.reached("reconcile")
             recovered += event.value
 
-    closed = tuple(_close_after_crash(journal, t) for t in journal.unfinished())
-    return ReconcileReport(tuple(resolved), tuple(unresolved), recovered, closed,
+    closed: list[TxnMoney] = []
+    for txn in journal.unfinished():
+        closed.append(_close_after_crash(journal, txn))
+        killpoint.reached("reconcile")
+    return ReconcileReport(tuple(resolved), tuple(unresolved), recovered, tuple(closed),
                            tuple(journal.incidents()))
