@@ -49,14 +49,14 @@ from hw_emulator.stack.fleet import KioskSet
 from hw_emulator.stack.run import TMP_ROOTS, ScenarioSession
 from hw_emulator.stack.scenario import (
     MAX_SECONDS,
+    Checker,
     Runner,
     Scenario,
     ScenarioError,
     StepFailed,
-    _Check,
-    _parse_toml,
-    _read,
     loads,
+    parse_toml,
+    read_text_bounded,
     search_residue,
     write_result,
 )
@@ -100,13 +100,13 @@ def load_pair(path: Path | str) -> Pair:
     """Read and check a pair file; every problem is one :class:`ScenarioError`
     naming the file (and the side, key or step)."""
     path = Path(path)
-    return loads_pair(_read(path), path)
+    return loads_pair(read_text_bounded(path), path)
 
 
 def loads_pair(text: str, path: Path | str = "<pair>") -> Pair:
     path = Path(path)
-    data = _parse_toml(path, text)
-    c = _Check(path)
+    data = parse_toml(path, text)
+    c = Checker(path)
     unknown = sorted(set(data) - PAIR_KEYS)
     if unknown:
         raise ScenarioError(f"{path}: unknown key {unknown[0]!r} "
@@ -516,12 +516,14 @@ def pair_files(directory: Path = PAIRS) -> list[Path]:
 
 
 def summarize(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The reliability figures of pair results: ``pairs_run``, ``wrong_prints``,
-    ``money_kept_for_refused`` (yen), and one line per pair."""
-    figures: dict[str, Any] = {"pairs_run": 0, "wrong_prints": 0, "money_kept_for_refused": 0,
-                               "pairs": []}
+    """The reliability figures of pair results: ``pairs_run``, ``pairs_failed`` (a
+    step or an end check failed), ``wrong_prints``, ``money_kept_for_refused`` (yen),
+    and one line per pair."""
+    figures: dict[str, Any] = {"pairs_run": 0, "pairs_failed": 0, "wrong_prints": 0,
+                               "money_kept_for_refused": 0, "pairs": []}
     for result in results:
         figures["pairs_run"] += 1
+        figures["pairs_failed"] += 0 if result["ok"] else 1
         figures["wrong_prints"] += int(result["wrong_prints"])
         figures["money_kept_for_refused"] += int(result["money_kept_for_refused"])
         figures["pairs"].append({
@@ -537,7 +539,8 @@ def reliability_figures(paths: Sequence[Path] | None = None, *, out: Path | None
                         log: Callable[[str], None] = print) -> dict[str, Any]:
     """For ``make reliability``: every pair file (default ``scenarios/pairs/*.toml``)
     on a set of two emulated kiosks (``kiosks``, or one started and stopped here).
-    Returns ``{"pairs_run": n, "wrong_prints": k, "money_kept_for_refused": yen}``
+    Returns ``{"pairs_run": n, "pairs_failed": f, "wrong_prints": k,
+    "money_kept_for_refused": yen}``
     and ``pairs``, one line per pair (name, ok, seconds, its figures, the refusal
     reasons). Needs root, like the scenario tests (private pcscd, cupsd)."""
     paths = list(paths) if paths is not None else pair_files()

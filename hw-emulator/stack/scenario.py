@@ -82,7 +82,7 @@ FAULT_DEVICES = ("printer", "coins", "card", "center")
 _SCREENSHOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
-def _read(path: Path) -> str:
+def read_text_bounded(path: Path) -> str:
     """The file's text: a regular file of at most 1 MiB, UTF-8 (a FIFO would block a
     read for ever, /dev/zero never ends: both refused before reading)."""
     try:
@@ -109,7 +109,7 @@ def _read(path: Path) -> str:
         raise ScenarioError(f"{path}: not UTF-8 text") from None
 
 
-def _parse_toml(path: Path, text: str) -> dict[str, Any]:
+def parse_toml(path: Path, text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -120,7 +120,7 @@ def _parse_toml(path: Path, text: str) -> dict[str, Any]:
         raise ScenarioError(f"{path}: not valid TOML: a number too long") from None
 
 
-class _Check:
+class Checker:
     """Type checks with the file and the key in every message (never the value)."""
 
     def __init__(self, path: Path) -> None:
@@ -165,7 +165,7 @@ class _Check:
         return value
 
 
-def _iso_time(c: _Check, where: str, value: str) -> None:
+def _iso_time(c: Checker, where: str, value: str) -> None:
     try:
         dt.datetime.fromisoformat(value)
     except ValueError:
@@ -176,7 +176,7 @@ def _kind(value: Any) -> str:
     return "true/false" if isinstance(value, bool) else type(value).__name__
 
 
-def _check_step(c: _Check, n: int, step: Any) -> None:
+def _check_step(c: Checker, n: int, step: Any) -> None:
     where = f"step {n}"
     step = c.table(where, step)
     actions = [k for k in step if k in STEP_ACTIONS]
@@ -246,7 +246,7 @@ def _check_step(c: _Check, n: int, step: Any) -> None:
         raise c.fail(at, "must be latest or an application number (digits)")
 
 
-def _check_expect(c: _Check, expect: dict[str, Any]) -> None:
+def _check_expect(c: Checker, expect: dict[str, Any]) -> None:
     for key, value in expect.items():
         where = f"expect.{key}"
         if key == "screen":
@@ -259,7 +259,7 @@ def _check_expect(c: _Check, expect: dict[str, Any]) -> None:
             c.whole(where, value, 0, 10**9)
 
 
-def _seconds_table(c: _Check, where: str, value: Any, known: frozenset[str]) -> dict[str, float]:
+def _seconds_table(c: Checker, where: str, value: Any, known: frozenset[str]) -> dict[str, float]:
     table = c.table(where, value)
     unknown = sorted(set(table) - known)
     if unknown:
@@ -271,15 +271,15 @@ def load(path: Path | str) -> Scenario:
     """Read and check a scenario file. Every problem is one :class:`ScenarioError`
     line naming the file and the key or step (``hw-emu run`` exits 2 with it)."""
     path = Path(path)
-    return loads(_read(path), path)
+    return loads(read_text_bounded(path), path)
 
 
 def loads(text: str, path: Path | str = "<scenario>") -> Scenario:
     """Check a scenario's text (what :func:`load` does once the file is read);
     ``path`` names it in the errors."""
     path = Path(path)
-    data = _parse_toml(path, text)
-    c = _Check(path)
+    data = parse_toml(path, text)
+    c = Checker(path)
     known = {"name", "description", "step", "expect", "timeouts", "alarms", "clock",
              "end_timeout", "reset"}
     unknown = sorted(set(data) - known)

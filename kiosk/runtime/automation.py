@@ -213,7 +213,7 @@ def answer(ui: AutomationUI, body: dict[str, Any], *,
             return {"ok": True, "path": str(target)}
     except ScreenshotRefused as exc:
         return {"ok": False, "error": f"screenshot refused: {exc}"}
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # int(1e400) overflows
         return {"ok": False, "error": f"bad {op} request: {exc}"}
     except OSError as exc:
         return {"ok": False, "error": f"{op} failed: {exc.strerror or exc}"}

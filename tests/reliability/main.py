@@ -1,9 +1,9 @@
-"""``make reliability``: the crash matrix, the fuzz figures and the soak, in one
-report (``out/reliability.json``). Issue 23, points 5–7; see
+"""``make reliability``: the crash matrix, the fuzz figures, the two-kiosk pairs and
+the soak, in one report (``out/reliability.json``). Issue 23, points 5–8; see
 ``docs/architecture.md`` ("Crash points") and ``docs/scenarios.md`` ("Crash runs").
 
     python -m tests.reliability.main --out out/reliability.json
-        [--only crash fuzz soak] [--scenarios happy_path …] [--fuzz-count N]
+        [--only crash fuzz pairs soak] [--scenarios happy_path …] [--fuzz-count N]
         [--soak-count N] [--workers 2]
 
 Root, like the scenario tests (private pcscd and cupsd). Each part runs on a
@@ -109,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.reliability.main",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "reliability.json")
-    parser.add_argument("--only", nargs="*", choices=("crash", "fuzz", "soak"),
-                        default=("fuzz", "crash", "soak"))
+    parser.add_argument("--only", nargs="*", choices=("crash", "fuzz", "pairs", "soak"),
+                        default=("fuzz", "crash", "pairs", "soak"))
     parser.add_argument("--scenarios", nargs="*", default=None,
                         help="scenario names (default: every one not excluded)")
     parser.add_argument("--fuzz-count", type=int, default=FUZZ_COUNT)
@@ -163,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
                     dest = findings / "crash" / Path(folder).relative_to(tmp / "crash" / "runs")
                     shutil.copytree(folder, dest, dirs_exist_ok=True)
                     r["folder"] = str(dest)
+        if "pairs" in args.only:
+            from hw_emulator.stack.pair import reliability_figures
+
+            _log("pairs: two kiosks against one center")
+            t = time.monotonic()
+            pairs = reliability_figures(out=tmp / "pairs", log=_log)
+            report["pairs"] = pairs.pop("pairs", [])
+            report["summary"]["pairs"] = {**pairs, "seconds": round(time.monotonic() - t, 1)}
+            _log(f"pairs: {report['summary']['pairs']}")
         if "soak" in args.only and args.soak_count:
             _log(f"soak: {args.soak_count} transactions on {args.workers} stacks")
             deadline = (wall_started + args.budget_minutes * 60 - 60  # a minute to stop
@@ -186,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         + len(s.get("crash", {}).get("not_finished", []))
         + s.get("fuzz", {}).get("unhandled_exceptions", 0) + s.get("fuzz", {}).get("hangs", 0)
         + s.get("fuzz", {}).get("wrong_accepts", 0)
+        + s.get("pairs", {}).get("wrong_prints", 0)
+        + s.get("pairs", {}).get("money_kept_for_refused", 0)
+        + s.get("pairs", {}).get("pairs_failed", 0)
         + s.get("soak", {}).get("journal_imbalances", 0))
     return 1 if bad else 0
 

@@ -317,8 +317,8 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     ended = resident.play(changes)
                     _staff(stack, journal)
                     settled = ended
-                    deadline = time.monotonic() + 30
-                    while time.monotonic() < deadline:  # back in service once fixed
+                    fixed_by = time.monotonic() + 30
+                    while time.monotonic() < fixed_by:  # back in service once fixed
                         settled, _ = client.state()
                         if settled == "idle" and client.screen().get("screen") == "idle":
                             break
@@ -383,6 +383,7 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         "rss_kib": {"first": rss[0] if rss else 0, "last": rss[-1] if rss else 0,
                     "max": max(rss, default=0), "processes": len(lives),
                     "samples_per_process": [len(life) for life in lives],
+                    "samples": lives,
                     "growth_per_transaction_kib": round(sum(n * g for n, g in slopes)
                                                         / weight, 3) if weight else None},
     }

@@ -27,8 +27,8 @@ CHILD = Path(__file__).with_name("kiosk_crash_child.py")
 STEPS = [
     "DocumentReady: download -> pay",   # the slot is opening, nothing paid yet
     "CoinInserted: pay -> pay",         # one coin journaled
-    "CoinInserted: pay -> print",       # fee covered; change payout and print start
-    "PayoutFinished",                   # change paid
+    "CoinInserted: pay -> print",       # fee covered; the change payout starts
+    "PayoutFinished",                   # change paid; only now the print job is submitted
     "PrintFinished: print -> receipt",  # certificate printed
     "TrayChanged: take_printout",       # taken; completing
     "WipeDone",                         # done
