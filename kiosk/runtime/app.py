@@ -684,15 +684,20 @@ class Executor:
         """The transaction ended without printing this request: drop its document,
         and if the center has not answered yet, make the client refuse the answer
         still to come — here, on the main thread, not on the center lane, where the
-        session's close waits behind that very ``issue`` — and tell the center."""
+        session's close waits behind that very ``issue`` — give the center lane a new
+        thread, and tell the center."""
         assert isinstance(c, cmd.DiscardDocument)
         self.app.data.discard(c.request_id)
         with self.app.data.lock:
             session = self.app.data.center
-        if self.app.center.abandon(c.request_id) and session is not None:
-            rid = c.request_id
-            self._lane("center-cancel", lambda: self.app.center.cancel(session, rid),
-                       lambda exc: None)
+        if self.app.center.abandon(c.request_id):
+            # the issue call still waits on the center lane, for an answer the client
+            # will refuse: the next customer's calls must not queue behind it
+            self.app.supervisor.detach("center")
+            if session is not None:
+                rid = c.request_id
+                self._lane("center-cancel", lambda: self.app.center.cancel(session, rid),
+                           lambda exc: None)
 
     def _report(self, c: cmd.Command) -> None:
         assert isinstance(c, cmd.ReportDelivery)

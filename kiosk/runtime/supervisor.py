@@ -31,6 +31,10 @@ class Supervisor:
     def __init__(self, post: Callable[[Any], None]) -> None:
         self._post = post
         self._lanes: dict[str, ThreadPoolExecutor] = {}
+        #: each lane's last call (a lane is idle once it is done)
+        self._tail: dict[str, Future[None]] = {}
+        #: lanes given up on by :meth:`detach`, with their last call, until it is done
+        self._detached: list[tuple[ThreadPoolExecutor, Future[None]]] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -44,7 +48,23 @@ class Supervisor:
             pool = self._lanes.get(lane)
             if pool is None:
                 pool = self._lanes[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"lane-{lane}")
-        return pool.submit(self._run, lane, call, on_error)
+            future = self._tail[lane] = pool.submit(self._run, lane, call, on_error)
+        return future
+
+    def detach(self, lane: str) -> None:
+        """Give ``lane``'s next calls a thread of their own: a call the kiosk no longer
+        waits for (a center request it abandoned, whose answer only a timeout ends)
+        must not hold up the next customer's. What was already queued behind it still
+        runs, in order, on the old thread, which ends once it is done."""
+        with self._lock:
+            tail = self._tail.get(lane)
+            if tail is None or tail.done():
+                return  # idle: nothing to get away from
+            pool = self._lanes.pop(lane)
+            del self._tail[lane]
+            self._detached = [(p, t) for p, t in self._detached if not t.done()] + [(pool, tail)]
+        pool.shutdown(wait=False)
+        log.info("lane %s: detached from a call still running", lane)
 
     def _run(self, lane: str, call: Callable[[], Result],
              on_error: Callable[[BaseException], Result]) -> None:
@@ -81,7 +101,10 @@ class Supervisor:
     def shutdown(self) -> None:
         with self._lock:
             self._closed = True
-            lanes, self._lanes = list(self._lanes.values()), {}
+            lanes, self._lanes, self._tail = list(self._lanes.values()), {}, {}
+            detached, self._detached = self._detached, []
+        for pool, _tail in detached:  # nothing waits for these: start nothing queued
+            pool.shutdown(wait=False, cancel_futures=True)
         for pool in lanes:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -28,8 +28,8 @@ def center(tmp_path):
         yield running
 
 
-def kiosk_on(center, tmp_path):
-    config = parse({
+def kiosk_on(center, tmp_path, **extra):
+    config = parse({**extra,
         "kiosk": {"id": center.kiosk_id, "store": "見本店", "state_dir": str(tmp_path / "k")},
         "ui": {"kind": "null"},
         "center": {"kind": "https", "url": center.url, "ca": str(center.ca_path),
@@ -95,3 +95,21 @@ def test_revoked_card_is_sent_to_the_office(center, tmp_path):
         assert kiosk.app.session.view().error is ErrorCode.CERT_REVOKED
 
 
+
+
+def test_an_abandoned_request_does_not_hold_up_the_next_customer(center, tmp_path):
+    """Given a center that takes 20 s to answer an issue and a download screen that
+    gives up after 2 s, when the next resident comes, her calls to the center do not
+    wait for the abandoned request's answer (it waits on a thread of its own)."""
+    with kiosk_on(center, tmp_path, timeouts={"download": 2}) as kiosk:
+        r = kiosk.resident
+        r.authenticate(card_of(center, "taro"))
+        center.set_fault("slow", seconds=20)
+        r.choose(CertificateKind.RESIDENCE, until=State.ERROR)
+        assert kiosk.app.session.view().error is ErrorCode.CENTER_UNREACHABLE
+        r.touch(ev.Acknowledge())
+        r.expect(State.IDLE)
+        center.clear_faults()
+        r.authenticate(card_of(center, "hanako"))  # the center lane answers at once
+        r.choose(CertificateKind.RESIDENCE)
+        assert kiosk.app.session.view().fee > 0
