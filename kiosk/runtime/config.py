@@ -384,8 +384,8 @@ def _number(low: float, high: float, *, above_low: bool = False) -> _Check:
     def check(r: _Reader, key: str, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise r.fail(key, f"must be a number, not {type(value).__name__}")
-        if not math.isfinite(value):
-            raise r.fail(key, "must be a finite number, not inf or nan")
+        if isinstance(value, float) and not math.isfinite(value):  # (an int is finite, and
+            raise r.fail(key, "must be a finite number, not inf or nan")  # may not fit a float)
         if value < low or (above_low and value == low) or value > high:
             bound = f"greater than {low:g}" if above_low else f"at least {low:g}"
             raise r.fail(key, f"must be {bound} and at most {high:g}")

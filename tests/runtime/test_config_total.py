@@ -65,6 +65,12 @@ BAD_NUMBERS = [
     pytest.param("[center]\ntimeout = 1e300\n", "center.timeout", id="center-timeout-huge"),
     pytest.param("[maintenance]\nmax_attempts = " + "9" * 30 + "\n",
                  "maintenance.max_attempts", id="attempts-huge"),
+    # found by make reliability's config fuzz: an integer too large for a float
+    pytest.param('[devices]\ntray = "emulator"\n[devices.options.tray]\ntray = "/x"\n'
+                 "poll_interval = " + "9" * 400 + "\n",
+                 "devices.options.tray.poll_interval", id="option-int-beyond-float"),
+    pytest.param("[alarms]\ntray_settle = " + "9" * 400 + "\n", "alarms.tray_settle",
+                 id="alarm-int-beyond-float"),
 ]
 
 
