@@ -41,7 +41,11 @@ class PrintKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class StartPressed(Event):
-    pass
+    """Start on the idle screen. ``language``: the resident touched that language's
+    name there, which is their choice of language (the language screen is skipped);
+    "" (the Start button) or a language the kiosk does not offer asks for it."""
+
+    language: str = ""
 
 
 @dataclass(frozen=True)

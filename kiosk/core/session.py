@@ -12,6 +12,9 @@ The happy path (ARCHITECTURE §3)::
     → CHOOSE_MUNICIPALITY → CHOOSE_KIND → CHOOSE_OPTIONS → CHOOSE_COPIES → CONFIRM
     → DOWNLOAD → PAY → PRINT → RECEIPT → TAKE_PRINTOUT → WIPE → IDLE
 
+(a language's name touched on the idle screen, ``StartPressed(language)``, is the
+choice of language: IDLE → TERMS.)
+
 Every transaction ends through one **exit path**, whatever happened
 (completed, cancelled, timed out, failed)::
 
@@ -211,7 +214,7 @@ class Session:
             refund=(m.due + m.payout_pending) if refund_pending else 0, owed=m.owed,
             pages_done=t.pages_done, pages_total=t.pages_total, alarm_level=t.alarm_level,
             service_open=self.service_open, reopens=self.reopens,
-            service_hours=self.service_hours,
+            service_hours=self.service_hours, languages=self.policy.languages,
             printout_in_tray=self.tray_occupied, card_left_behind=self.card_left_behind,
             draining=self.draining, faults=tuple(sorted(self.faults)),
             maintenance=(self._maintenance.view() if self._maintenance is not None
@@ -500,12 +503,17 @@ class Session:
     # ------------------------------------------------------------------ IDLE
 
     def _idle_start(self, event: Event) -> None:
+        assert isinstance(event, ev.StartPressed)
         reason = self._blocked_reason()
         if reason:
             self._t.notice = reason
             return
         self._t = _Transaction(transaction_id=self._new_id())
-        self._enter(State.LANGUAGE)
+        if event.language in self.policy.languages:
+            self.language = event.language  # chosen on the idle screen
+            self._enter(State.TERMS)
+        else:
+            self._enter(State.LANGUAGE)
 
     def _idle_fault(self, event: Event) -> None:
         if self._missing_devices():

@@ -167,6 +167,7 @@ class View:
     service_open: bool = True
     reopens: str = ""
     service_hours: str = ""  # the kiosk's daily window, e.g. "06:30–23:00"
+    languages: tuple[str, ...] = LANGUAGES  # the kiosk's languages (Policy.languages)
     printout_in_tray: bool = False
     card_left_behind: bool = False
     draining: bool = False  # a stop was requested: no new customer (the kiosk restarts soon)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kiosk.center.fake import FICTIONAL_MENU
-from kiosk.core import Session, State
+from kiosk.core import Policy, Session, State
 from kiosk.core import commands as cmd
 from kiosk.core import events as ev
 from kiosk.core.commands import Outcome, PayoutReason
@@ -621,6 +621,32 @@ def test_unknown_language_is_ignored():
     s = reach(State.LANGUAGE)
     s.handle(ev.LanguageChosen("xx"))
     assert s.state is State.LANGUAGE
+
+
+def test_a_language_touched_at_idle_starts_the_session_in_it():
+    """Given an idle kiosk, when the resident touches "Tiếng Việt" on the idle screen,
+    then the transaction starts with Vietnamese chosen: the terms screen, its prompt
+    said in Vietnamese; Back still leads to the language screen."""
+    s = new_session()
+    out = s.handle(ev.StartPressed("vi"))
+    assert s.state is State.TERMS and s.language == "vi" and s.view().language == "vi"
+    assert cmd.Say("terms") in out and s.transaction_id
+    s.handle(ev.Back())
+    assert s.state is State.LANGUAGE
+
+
+def test_a_language_the_kiosk_does_not_offer_asks_for_one():
+    s = new_session(Policy(languages=("ja", "en")))
+    assert s.view().languages == ("ja", "en")  # what the idle screen offers
+    s.handle(ev.StartPressed("vi"))
+    assert s.state is State.LANGUAGE and s.language == "ja"
+
+
+def test_a_language_touched_while_the_kiosk_is_closed_starts_nothing():
+    s = new_session()
+    s.handle(ev.ServiceHoursChanged(open=False, reopens="06:30"))
+    s.handle(ev.StartPressed("en"))
+    assert s.state is State.IDLE and s.language == "ja" and s.view().notice == "closed"
 
 
 def test_view_and_commands_hide_personal_data():

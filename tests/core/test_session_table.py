@@ -24,7 +24,7 @@ from tests.core.helpers import LogOut, Poke, feed, reach_special, timer
 def sample_events(generation: int = 0) -> list[ev.Event]:
     """One or more instances of every event type the session knows."""
     return [
-        ev.StartPressed(), ev.LanguageChosen("en"), ev.LanguageChosen("xx"),
+        ev.StartPressed(), ev.StartPressed("vi"), ev.LanguageChosen("en"), ev.LanguageChosen("xx"),
         ev.TermsAccepted(), ev.Back(), ev.Cancel(), ev.Acknowledge(),
         ev.MoreTimeRequested(), ev.StopVoice(), ev.PinDigit(7), ev.PinBackspace(),
         ev.PinClear(), ev.PinSubmit(), ev.MunicipalityChosen("999911"),

@@ -93,7 +93,11 @@ def cases(language: str) -> dict[str, View]:
         "idle_printout_in_tray": replace(v[State.IDLE], printout_in_tray=True,
                                          notice="printout_in_tray"),
         "idle_card_left_behind": replace(v[State.IDLE], card_left_behind=True),
+        "idle_out_of_service": replace(v[State.IDLE], notice="out_of_service"),
         "idle_draining": replace(v[State.IDLE], draining=True),
+        # a kiosk whose config offers two languages: two names, centred
+        "idle_two_languages": replace(v[State.IDLE], languages=("ja", "en")),
+        "out_of_service_two_languages": replace(v[State.OUT_OF_SERVICE], languages=("ja", "en")),
         "language": v[State.LANGUAGE],
         "terms": v[State.TERMS],
         "place_card": v[State.PLACE_CARD],

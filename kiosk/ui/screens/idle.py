@@ -1,12 +1,16 @@
 """Idle / attract screen, and its "not available now" variant.
 
-Open: one big Start button and the usual service hours. Not available (outside
-service hours, paper left in the tray, a card left on the reader, out of service):
-the reason in plain words and what to do, and no Start button — a button that
-does nothing when touched only confuses.
+Open: one big Start button, the usual service hours, and the kiosk's languages,
+each name in its own script and each a button that starts in that language. Not
+available (outside service hours, paper left in the tray, a card left on the
+reader, out of service, stopping for an update): the reason in plain words and
+what to do, in Japanese and below it in every other language, and no Start
+button — a button that does nothing when touched only confuses.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from kiosk.core import events as ev
 from kiosk.core.states import View
@@ -15,15 +19,16 @@ from kiosk.ui.i18n import N_, Translator
 from kiosk.ui.screens.common import Ctx, banner, header
 from kiosk.ui.widgets import Button, Drawing, Screen, Text, Widget
 
-#: The staff corner (bottom right): opens the maintenance login. Small, grey and
-#: labelled for staff, away from Start and the language names, so a customer
-#: rarely touches it; one who does sees "staff only" and a Close button.
-STAFF_CORNER = (920, 522, 96, 72)  # "Nhân viên" on one line
+#: The staff corner (bottom right): opens the maintenance login. Labelled for staff,
+#: below the language names and away from Start, so a customer rarely touches it;
+#: one who does sees "staff only" and a Close button. Wide enough for every
+#: language's label on one line at SMALL ("Nhân viên" is 114 px bold).
+STAFF_CORNER = (864, 524, 150, 70)
 
 
 def staff_corner(ctx: Ctx) -> Button:
     return Button("staff_corner", STAFF_CORNER, ctx.tr("idle.staff"),
-                  ev.MaintenanceRequested("gesture"), size=theme.SMALL - 8)
+                  ev.MaintenanceRequested("gesture"), size=theme.SMALL)
 
 #: Language names in their own language and script: identical in every catalog,
 #: so they are not translated (a Korean reader must find 한국어 on a Japanese screen).
@@ -32,15 +37,25 @@ ENDONYMS = {
     "pt": "Português", "vi": "Tiếng Việt",
 }
 
+#: The row of language names on the open idle screen: each starts the session in
+#: its language (``StartPressed(lang)``, the language screen skipped). The widest
+#: names ("Português", "Tiếng Việt") fit 156 px at this size, bold.
+LANG_W, LANG_H, LANG_GAP, LANG_TOP = 156, 76, 10, 404
+LANG_SIZE = theme.SMALL + 2
+
 #: The national standard window, shown until the runtime has sent the kiosk's own.
 DEFAULT_HOURS = "6:30–23:00"
 
 UNAVAILABLE = ("draining", "closed", "printout_in_tray", "card_left_behind", "out_of_service")
 REASON_BODY = {
+    "draining": N_("idle.draining.body"),
+    "closed": N_("idle.closed.body"),
     "printout_in_tray": N_("idle.printout_in_tray.body"),
     "card_left_behind": N_("idle.card_left_behind.body"),
     "out_of_service": N_("idle.out_of_service.body"),
 }
+#: "closed" when the runtime knows when the service opens again ({time})
+REOPENS_BODY = N_("idle.closed.reopens")
 
 
 def unavailable_reason(view: View) -> str:
@@ -58,56 +73,79 @@ def unavailable_reason(view: View) -> str:
     return ""
 
 
-def draining(ctx: Ctx) -> list[Widget]:
-    """Stopping for an update or a restart: "please wait" in every language at once
-    (nobody has chosen one), the kiosk's own first. No staff corner: the kiosk is
-    about to restart."""
-    widgets = banner((300, 200, 700, 110), ctx.tr("idle.draining.body"), ctx.fs(theme.BODY))
-    y = 322
-    for lang in ENDONYMS:
-        if lang == ctx.lang:
-            continue
-        widgets.append(Text((300, y, 700, 44), Translator(lang)("idle.draining.body"),
+def other_languages(ctx: Ctx) -> tuple[str, ...]:
+    """The kiosk's languages but the screen's own, in the kiosk's order."""
+    return tuple(lang for lang in ctx.view.languages if lang != ctx.lang)
+
+
+def in_other_languages(ctx: Ctx, msgid: str, top: int, values: Mapping[str, object] | None = None,
+                       *, x: int = 40, w: int = 944, h: int = 44,
+                       step: int = 46) -> list[Widget]:
+    """``msgid`` in each of the kiosk's other languages, one smaller line each below
+    the screen's own: nobody has chosen a language at idle or out of service, and a
+    resident who does not read Japanese must still learn why the kiosk refuses them
+    and what to do. Each line is drawn with its own language's face and line rules."""
+    widgets: list[Widget] = []
+    for i, lang in enumerate(other_languages(ctx)):
+        text = Translator(lang).tr(msgid, **(values or {}))
+        widgets.append(Text((x, top + i * step, w, h), text,
                             theme.SMALL, theme.INK, valign="middle", lang=lang))
-        y += 48
+    return widgets
+
+
+def unavailable(ctx: Ctx, reason: str) -> Screen:
+    """Not available now: the reason and what to do, large in the screen's language
+    (Japanese at idle), then the same in each other language; no Start button."""
+    tr, view = ctx.tr, ctx.view
+    widgets: list[Widget] = header(ctx, tr("idle.title"))
+    widgets.append(Drawing((24, 100, 150, 150), "clock" if reason == "closed" else "warning"))
+    widgets.append(Text((196, 94, 808, 58), tr("idle.unavailable.title"),
+                        ctx.fs(theme.BIG - 16), theme.INK, bold=True, valign="middle"))
+    msgid, values = REASON_BODY[reason], {}
+    if reason == "closed" and view.reopens:
+        msgid, values = REOPENS_BODY, {"time": view.reopens}
+    widgets += banner((196, 158, 808, 96), tr(msgid, **values), ctx.fs(theme.BODY))
+    widgets += in_other_languages(ctx, msgid, 264, values)
+    if reason == "draining":
+        # no hours and no staff corner: the kiosk is about to restart
+        return Screen("idle_draining", tuple(widgets))
+    hours = tr("idle.hours", hours=view.service_hours or DEFAULT_HOURS)
+    widgets.append(Text((24, 504, 820, 88), hours, ctx.fs(theme.SMALL),
+                        theme.MUTED, align="center", valign="middle"))
+    widgets.append(staff_corner(ctx))
+    return Screen("idle_unavailable", tuple(widgets))
+
+
+def language_row(ctx: Ctx) -> list[Widget]:
+    """The kiosk's languages, each name in its own script, each a touch target that
+    starts the session in that language."""
+    langs = [lang for lang in ctx.view.languages if lang in ENDONYMS]
+    width = len(langs) * LANG_W + (len(langs) - 1) * LANG_GAP
+    x = (theme.LOGICAL_W - width) // 2
+    widgets: list[Widget] = []
+    for lang in langs:
+        widgets.append(Button(f"start_{lang}", (x, LANG_TOP, LANG_W, LANG_H), ENDONYMS[lang],
+                              ev.StartPressed(lang), size=LANG_SIZE, lang=lang))
+        x += LANG_W + LANG_GAP
     return widgets
 
 
 def build(ctx: Ctx) -> Screen:
     tr, view = ctx.tr, ctx.view
-    hours = tr("idle.hours", hours=view.service_hours or DEFAULT_HOURS)
     reason = unavailable_reason(view)
-    widgets: list[Widget] = header(ctx, tr("idle.title"))
     if reason:
-        widgets.append(Drawing((40, 130, 220, 220), "clock" if reason == "closed" else "warning"))
-        widgets.append(Text((300, 110, 700, 70), tr("idle.unavailable.title"),
-                            ctx.fs(theme.BIG - 12), theme.INK, bold=True, valign="middle"))
-        if reason == "draining":
-            return Screen("idle_draining", tuple(widgets + draining(ctx)))
-        if reason == "closed":
-            detail = (tr("idle.closed.reopens", time=view.reopens) if view.reopens
-                      else tr("idle.closed.body"))
-        else:
-            detail = tr(REASON_BODY[reason])
-        widgets += banner((300, 200, 700, 190), detail, ctx.fs(theme.BODY))
-        widgets.append(Text((40, 410, 944, 80), hours, ctx.fs(theme.SMALL),
-                            theme.MUTED, align="center", valign="middle"))
-        widgets.append(staff_corner(ctx))
-        return Screen("idle_unavailable", tuple(widgets))
-    widgets.append(Text((40, 100, 944, 100), tr("idle.welcome"), ctx.fs(theme.TITLE),
+        return unavailable(ctx, reason)
+    hours = tr("idle.hours", hours=view.service_hours or DEFAULT_HOURS)
+    widgets: list[Widget] = header(ctx, tr("idle.title"))
+    widgets.append(Text((40, 90, 944, 96), tr("idle.welcome"), ctx.fs(theme.TITLE),
                         theme.INK, bold=True, align="center", valign="middle"))
-    widgets.append(Button("start", (237, 215, 550, 150), tr("idle.start"), ev.StartPressed(),
+    widgets.append(Button("start", (237, 192, 550, 130), tr("idle.start"), ev.StartPressed(),
                           style="primary", size=ctx.fs(theme.BIG - 8),
                           sublabel=tr("idle.start.sub")))
-    widgets.append(Text((40, 380, 944, 60), hours, ctx.fs(theme.SMALL),
+    widgets.append(Text((40, 328, 944, 66), hours, ctx.fs(theme.SMALL),
                         theme.MUTED, align="center", valign="middle"))
-    # every language's name, in its own script: "you can use this machine in …"
-    x = 22
-    for lang, name in ENDONYMS.items():
-        widgets.append(Text((x, 470, 160, 50), name, theme.SMALL, theme.SECONDARY_INK,
-                            bold=True, align="center", valign="middle", lang=lang))
-        x += 164
-    widgets.append(Text((110, 525, 804, 60), tr("idle.languages"), ctx.fs(theme.SMALL),
+    widgets += language_row(ctx)
+    widgets.append(Text((24, 486, 820, 36), tr("idle.languages"), ctx.fs(theme.SMALL),
                         theme.MUTED, align="center", valign="middle"))
     widgets.append(staff_corner(ctx))
     return Screen("idle", tuple(widgets))
