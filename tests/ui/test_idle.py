@@ -136,3 +136,14 @@ def test_no_language_name_while_the_kiosk_is_closed() -> None:
     session = reach_special(State.IDLE)
     session.handle(ev.ServiceHoursChanged(open=False, reopens="06:30"))
     assert not [b for b in screen_of(session.view()).buttons() if b.id.startswith("start")]
+
+
+@pytest.mark.parametrize(("name", "prefix"), [("language", "lang_"),
+                                              ("maintenance_role", "maint_lang_")])
+def test_the_language_screens_offer_only_the_kiosks_languages(name: str, prefix: str) -> None:
+    """The customers' language screen and the staff language row list the languages
+    the kiosk offers (the session refuses any other), not every catalog."""
+    view = replace(cases("ja")[name], languages=("ja", "pt"))
+    ids = [w.id for w in screen_of(view).widgets
+           if isinstance(w, Button) and w.id.startswith(prefix)]
+    assert ids == [f"{prefix}ja", f"{prefix}pt"]

@@ -23,7 +23,6 @@ from kiosk.core.maintenance_mode import (
     Role,
     RoleChosen,
 )
-from kiosk.core.states import LANGUAGES
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_
 from kiosk.ui.screens.common import Ctx, banner, header, primary
@@ -53,8 +52,9 @@ def role(ctx: Ctx, mv: MaintenanceView) -> Screen:
     widgets += banner((40, 318, 944, 104), tr("maint.login.customers"), ctx.fs(theme.BODY))
     # The staff pages in the clerk's language: each name in its own language, as on
     # the customers' language screen; the choice lasts until the visit ends.
-    width = (944 - GAP * (len(LANGUAGES) - 1)) // len(LANGUAGES)
-    for i, lang in enumerate(LANGUAGES):
+    languages = ctx.view.languages  # the kiosk's: the session takes no other
+    width = (944 - GAP * (len(languages) - 1)) // max(1, len(languages))
+    for i, lang in enumerate(languages):
         widgets.append(Button(f"maint_lang_{lang}", (40 + i * (width + GAP), 432, width, 72),
                               ENDONYMS.get(lang, lang), ev.LanguageChosen(lang),
                               style="primary" if lang == ctx.lang else "secondary",
