@@ -574,6 +574,7 @@ class _Watcher:
                 self.conn = self.printer._connect()
                 self._recover()
                 self.answered = True
+                self._cancel_orphan_subscriptions()
                 self._subscribe()
             self._pull_events()
             self._poll_printer()
@@ -678,6 +679,29 @@ class _Watcher:
                 if _ipp_status(exc) != IPP_NOT_FOUND:
                     raise
                 self.orphans.discard(jid)
+
+    def _cancel_orphan_subscriptions(self) -> None:
+        """Cancel the pull subscriptions this user holds on the kiosk's queue, as
+        orphan jobs are purged: a kiosk killed by SIGKILL or a power cut could not
+        cancel its own, its lease runs an hour, and cupsd holds at most 100
+        (``MaxSubscriptions``) — after enough crashes no new start could subscribe.
+        Subscriptions that push to a recipient (another program's) are left alone."""
+        assert self.conn is not None
+        try:
+            subs = self.conn.getSubscriptions(self.printer.printer_uri, my_subscriptions=True)
+        except cups.IPPError as exc:
+            if _ipp_status(exc) == IPP_NOT_FOUND:  # none at all
+                return
+            raise
+        for sub in subs:
+            sid = sub.get("notify-subscription-id")
+            if (not isinstance(sid, int) or sid == self.sub
+                    or sub.get("notify-pull-method") != "ippget"
+                    or str(sub.get("notify-printer-uri", "")) != self.printer.printer_uri):
+                continue
+            with contextlib.suppress(cups.IPPError):
+                self.conn.cancelSubscription(sid)
+                log.info("cancelled event subscription %d of an earlier kiosk process", sid)
 
     def _subscribe(self) -> None:
         assert self.conn is not None

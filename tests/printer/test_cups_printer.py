@@ -171,6 +171,30 @@ def test_orphans_of_a_previous_run_are_purged_at_start(emu, events, documents):
         driver.stop()
 
 
+def test_subscriptions_of_a_killed_kiosk_are_cancelled_at_start(emu, events):
+    """Given event subscriptions left on the queue by kiosk processes that were
+    killed (SIGKILL cannot cancel them, and cupsd holds at most 100), when a new
+    driver starts, it cancels them and holds only its own: a hundred crashes within
+    a lease can no longer leave the kiosk unable to subscribe."""
+    cups.setUser(requesting_user())  # the killed kiosk processes ran as this user too
+    conn = cups.Connection(host=emu.socket)
+    uri = f"ipp://localhost/printers/{emu.queue}"
+    left = [conn.createSubscription(uri, events=["job-state-changed"], lease_duration=3600)
+            for _ in range(3)]
+    driver = CupsPrinter(emu.queue, emu.socket, poll_interval=0.1, spool_dir=emu.paths.spool)
+    driver.start(events)
+    try:
+        events.status(lambda e: True)
+        held = [s["notify-subscription-id"] for s in conn.getSubscriptions(uri)]
+        assert not set(left) & set(held)
+        assert len(held) == 1  # the driver's own
+    finally:
+        driver.stop()
+    with pytest.raises(cups.IPPError) as none:  # a clean stop cancels that one too
+        conn.getSubscriptions(uri)
+    assert none.value.args[0] == 1030  # client-error-not-found: none on the queue
+
+
 def _wait_gone(driver: CupsPrinter, job: str) -> bool:
     deadline = time.monotonic() + 10
     while driver.residue(job) and time.monotonic() < deadline:
