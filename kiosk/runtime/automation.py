@@ -184,6 +184,32 @@ class _Request:
     answer: dict[str, Any] = field(default_factory=dict)
 
 
+_heap_baseline: list[Any] = []  # the first snapshot taken with "baseline": true
+
+
+def _heap(body: dict[str, Any]) -> dict[str, Any]:
+    """``{"op": "heap"}`` → the Python heap ``tracemalloc`` traces now, in bytes;
+    ``"baseline": true`` keeps this snapshot; ``"top": n`` adds the n source lines
+    whose memory grew most since the baseline (file:line, bytes, blocks; code
+    locations only, never a value)."""
+    import tracemalloc  # noqa: PLC0415 — only for this development request
+
+    if not tracemalloc.is_tracing():
+        return {"ok": False,
+                "error": "heap: not tracing (start the kiosk with PYTHONTRACEMALLOC=1)"}
+    top = body.get("top", 0)
+    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 50:
+        return {"ok": False, "error": "bad heap request: top must be 0 to 50"}
+    traced = tracemalloc.get_traced_memory()[0]
+    reply: dict[str, Any] = {"ok": True, "traced": traced}
+    if body.get("baseline") is True:
+        _heap_baseline[:] = [tracemalloc.take_snapshot()]
+    elif top and _heap_baseline:
+        stats = tracemalloc.take_snapshot().compare_to(_heap_baseline[0], "lineno")
+        reply["top"] = [[str(s.traceback[0]), s.size_diff, s.count_diff] for s in stats[:top]]
+    return reply
+
+
 def answer(ui: AutomationUI, body: dict[str, Any], *,
            screenshot_dir: Path | None = None,
            status: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -207,6 +233,8 @@ def answer(ui: AutomationUI, body: dict[str, Any], *,
         if op == "threads":  # for the idle bench's per-thread table (names, kernel ids)
             return {"ok": True, "threads": [{"id": t.native_id, "name": t.name}
                                             for t in threading.enumerate()]}
+        if op == "heap":  # the soak's leak hunt: needs PYTHONTRACEMALLOC in the kiosk's env
+            return _heap(body)
         if op == "screenshot":
             target = screenshot_target(screenshot_dir, body.get("path"))
             ui.screenshot(target)
@@ -430,6 +458,10 @@ class AutomationClient:
         """The kiosk's Python threads: kernel thread id → thread name."""
         reply = self.request({"op": "threads"})
         return {int(t["id"]): str(t["name"]) for t in reply.get("threads", [])}
+
+    def heap(self, *, baseline: bool = False, top: int = 0) -> dict[str, Any]:
+        """The kiosk's traced Python heap (see ``answer``'s ``heap``)."""
+        return self.request({"op": "heap", "baseline": baseline, "top": top})
 
     def touch_at(self, x: int, y: int) -> bool:
         return bool(self.request({"op": "touch_at", "x": x, "y": y}).get("ok"))

@@ -22,6 +22,7 @@ transaction (least squares over all but the first 10 %).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import random
 import sqlite3
@@ -36,6 +37,7 @@ from hw_emulator.stack.stack import HOPPERS, PIN, EmulatedStack, dump_toml
 
 HOPPER_LEVEL = 20_000  # coins per hopper for the soak: change never runs out
 TXN_TIMEOUT = 150.0
+HEAP_BASELINE_AT = 20  # transactions of a stack before its heap baseline (caches full)
 
 
 @dataclass(frozen=True)
@@ -262,10 +264,36 @@ def _staff(stack: EmulatedStack, journal: Path) -> None:
         stack.coins.control.set_level(address, max(0, HOPPER_LEVEL - paid.get(address, 0)))
 
 
+class Tickets:
+    """Transactions shared by several soak stacks: each takes the next one when it is
+    free (a file with a lock), so a stack slowed by long faults does not hold the
+    others up at the end."""
+
+    def __init__(self, path: Path, total: int) -> None:
+        self.path, self.total = path, total
+        with contextlib.suppress(FileExistsError), path.open("x") as f:
+            f.write("0")
+
+    def take(self) -> bool:
+        with self.path.open("r+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            taken = int(f.read() or 0)
+            if taken >= self.total:
+                return False
+            f.seek(0)
+            f.write(str(taken + 1))
+            f.truncate()
+            return True
+
+
 def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
-         deadline: float | None = None, log: Any = print) -> dict[str, Any]:
+         deadline: float | None = None, tickets: Tickets | None = None,
+         trace_heap: bool = False, log: Any = print) -> dict[str, Any]:
     """``count`` transactions on a stack of its own in ``state`` — fewer if the wall
-    clock passes ``deadline`` (epoch seconds) first; the figures."""
+    clock passes ``deadline`` (epoch seconds) first, or if ``tickets`` (shared with
+    other stacks) run out; the figures. ``trace_heap``: the kiosk runs under
+    ``tracemalloc`` (slower) and the figures add its Python heap per transaction and
+    the source lines that grew most — to tell a leak in Python from the C side."""
     from kiosk.runtime.automation import AutomationClient
 
     rng = random.Random(seed)
@@ -285,8 +313,13 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
             stack.coins.control.set_level(address, HOPPER_LEVEL)
         stack.call("reset")
         _staff(stack, journal)
-        kiosk = KioskProcess(config, kiosk_env(stack.env), stack.automation_address,
+        env = kiosk_env(stack.env)
+        if trace_heap:
+            env["PYTHONTRACEMALLOC"] = "1"
+        kiosk = KioskProcess(config, env, stack.automation_address,
                              state / "soak-kiosk.log").start()
+        heap: list[int] = []
+        heap_top: list[Any] = []
         t0 = time.time()
         coins0 = stack.call("status")["coins"]
         lives: list[list[int]] = [[]]  # RSS samples of each kiosk process
@@ -296,7 +329,9 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         faults_used: dict[str, int] = {}
         imbalances: list[dict[str, Any]] = []
         per_txn_s: list[float] = []
+        slow: list[tuple[float, str, str]] = []
         restarts = 0
+        restart_causes: list[dict[str, Any]] = []
         stopped = False
         done = 0
         money: dict[str, Any] = {}
@@ -304,6 +339,8 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
             for i in range(count):
                 if deadline is not None and time.time() > deadline:
                     stopped = True
+                    break
+                if tickets is not None and not tickets.take():
                     break
                 fault = rng.choice(FAULTS) if rng.random() < fault_rate else None
                 key = f"{fault.device}:{fault.name}" if fault else "none"
@@ -317,8 +354,11 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     ended = resident.play(changes)
                     _staff(stack, journal)
                     settled = ended
-                    fixed_by = time.monotonic() + 30
-                    while time.monotonic() < fixed_by:  # back in service once fixed
+                    # back in service once fixed: at the latest at the out-of-service
+                    # screen's next self-check (every 30 s; a printer reason CUPS keeps
+                    # after a failed job is cleared only by that check or the next job)
+                    fixed_by = time.monotonic() + 45
+                    while time.monotonic() < fixed_by:
                         settled, _ = client.state()
                         if settled == "idle" and client.screen().get("screen") == "idle":
                             break
@@ -328,13 +368,28 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                 if settled != "idle":
                     # staff would restart it: count it, and go on with a new process
                     restarts += 1
+                    try:
+                        with AutomationClient(stack.automation_address) as client:
+                            shown = client.screen()
+                    except OSError:
+                        shown = {}
+                    restart_causes.append({"transaction": i, "fault": key, "ended": ended,
+                                           "state": settled, "screen": shown.get("screen"),
+                                           "elements": [e.get("id") for e in
+                                                        shown.get("elements", [])][:12]})
                     lives.append([])
                     kiosk.stop()
-                    kiosk = KioskProcess(config, kiosk_env(stack.env), stack.automation_address,
+                    kiosk = KioskProcess(config, env, stack.automation_address,
                                          state / f"soak-kiosk-{restarts}.log").start()
                 per_txn_s.append(round(time.monotonic() - t, 2))
+                slow.append((per_txn_s[-1], key, ended))
                 assert kiosk.pid is not None
                 lives[-1].append(_rss_kib(kiosk.pid))
+                if trace_heap:
+                    with AutomationClient(stack.automation_address) as client:
+                        # the baseline once the caches have filled
+                        heap.append(int(client.heap(baseline=i == HEAP_BASELINE_AT)
+                                        ["traced"]) // 1024)
                 money = journal_audit(journal, t0)
                 coins = stack.call("status")["coins"]
                 now = {"box": int(coins["coin_box_yen"] or 0) - int(coins0["coin_box_yen"] or 0),
@@ -362,6 +417,9 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                 if (i + 1) % 25 == 0:
                     log(f"soak {state.name}: {i + 1}/{count} transactions, "
                         f"{time.monotonic() - started:.0f} s, RSS {lives[-1][-1]} KiB")
+            if trace_heap and done:
+                with AutomationClient(stack.automation_address) as client:
+                    heap_top = client.heap(top=15).get("top", [])
         finally:
             kiosk.stop()
     # growth per transaction within each kiosk process (a restart starts a new one),
@@ -370,13 +428,23 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
     slopes = [(len(life), slope(life[max(1, len(life) // 10):])) for life in lives
               if len(life) >= 10]
     weight = sum(n for n, _ in slopes)
+    figures: dict[str, Any] = {}
+    if trace_heap:
+        figures["heap_kib"] = {
+            "samples": heap, "top_growth_since_baseline": heap_top,
+            "growth_per_transaction_kib": round(slope(heap[HEAP_BASELINE_AT:]), 3)
+            if len(heap) > HEAP_BASELINE_AT + 10 else None}
     return {
+        **figures,
         "transactions": done, "planned": count, "stopped_by_time_budget": stopped,
         "seconds": round(time.monotonic() - started, 1),
         "seconds_per_transaction": round(sum(per_txn_s) / max(1, len(per_txn_s)), 2),
         "slowest_transaction_s": max(per_txn_s, default=0.0),
+        "slowest": [{"seconds": t, "fault": k, "ended": e}
+                    for t, k, e in sorted(slow, reverse=True)[:5]],
         "faults": dict(sorted(faults_used.items())), "endings": outcomes,
         "kiosk_restarts": restarts,
+        "restart_causes": restart_causes,
         "journal_imbalances": len(imbalances), "imbalance_samples": imbalances[:10],
         "coins_lost_by_acceptor": coins_lost,
         "money": money if done else {},
