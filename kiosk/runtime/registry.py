@@ -157,7 +157,7 @@ def build_devices(config: Config, *, acceptor_counter: int | None = None) -> Dev
         audio = fakes["audio"]
     elif d.audio == "none":
         from drivers.fakes import FakeAudio  # noqa: PLC0415 — silence is a speaker that listens
-        audio = FakeAudio()
+        audio = FakeAudio(keep=100)  # a bounded record: it runs for months
     else:
         audio = real("audio", d.audio)
     tray = fakes["tray"] if d.tray == "fake" else real("tray", d.tray)
