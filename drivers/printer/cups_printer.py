@@ -556,7 +556,6 @@ class _Watcher:
         self.event_states: dict[int, int] = {}
         self.purging: dict[int, tuple[PrintJobFinished, int]] = {}
         self.orphans: set[int] = set()
-        self.stale_subs: list[int] = []
 
     def busy(self) -> bool:
         """Whether the next pass is due at ``poll_interval``: a job to follow or to
@@ -612,9 +611,8 @@ class _Watcher:
         had answered, it has died (a crash, a restart): a fault of its own at once,
         and every job it held is blamed on it (the restarted cupsd has none of them).
         Anything else counts towards ``PRN-UNAVAILABLE``."""
-        if self.sub is not None:
-            self.stale_subs.append(self.sub)  # cancelled once cupsd answers again
-        self.conn = None
+        self.conn = None  # the subscription is cancelled when cupsd answers again
+        # (_cancel_orphan_subscriptions, with any a killed kiosk process left)
         self.sub = None
         self.failures += 1
         # once per outage: a cupsd that stays away must not fill the journal
@@ -682,8 +680,9 @@ class _Watcher:
 
     def _cancel_orphan_subscriptions(self) -> None:
         """Cancel the pull subscriptions this user holds on the kiosk's queue, as
-        orphan jobs are purged: a kiosk killed by SIGKILL or a power cut could not
-        cancel its own, its lease runs an hour, and cupsd holds at most 100
+        orphan jobs are purged: this process's own from before cupsd went away, and
+        those of a kiosk killed by SIGKILL or a power cut, which could not cancel its
+        own: its lease runs an hour, and cupsd holds at most 100
         (``MaxSubscriptions``) — after enough crashes no new start could subscribe.
         Subscriptions that push to a recipient (another program's) are left alone."""
         assert self.conn is not None
@@ -705,10 +704,6 @@ class _Watcher:
 
     def _subscribe(self) -> None:
         assert self.conn is not None
-        for sub in self.stale_subs:
-            with contextlib.suppress(cups.IPPError):
-                self.conn.cancelSubscription(sub)
-        self.stale_subs.clear()
         self.sub = int(self.conn.createSubscription(
             self.printer.printer_uri, events=EVENTS, lease_duration=self.printer.lease))
         self.sub_renewed = time.monotonic()
