@@ -473,9 +473,8 @@ class PairRun:
             self.check("refusals reported to the center", e["refusals"], len(reports))
         if "refusal_reasons" in e:
             got = sorted(r["reason"] for r in reports)
-            self.check("refusal reasons", sorted(e["refusal_reasons"]),
-                       sorted(e["refusal_reasons"]) if reasons_match(e["refusal_reasons"], got)
-                       else got)
+            self.check("refusal reasons", sorted(e["refusal_reasons"]), got,
+                       met=reasons_match(e["refusal_reasons"], got))
         if "cancels" in e:
             self.check("requests the kiosks told the center they gave up", e["cancels"],
                        len(cancels))
