@@ -328,8 +328,7 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         outcomes: dict[str, int] = {}
         faults_used: dict[str, int] = {}
         imbalances: list[dict[str, Any]] = []
-        per_txn_s: list[float] = []
-        slow: list[tuple[float, str, str]] = []
+        timed: list[tuple[float, str, str]] = []  # each transaction: seconds, fault, end
         restarts = 0
         restart_causes: list[dict[str, Any]] = []
         stopped = False
@@ -381,8 +380,7 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     kiosk.stop()
                     kiosk = KioskProcess(config, env, stack.automation_address,
                                          state / f"soak-kiosk-{restarts}.log").start()
-                per_txn_s.append(round(time.monotonic() - t, 2))
-                slow.append((per_txn_s[-1], key, ended))
+                timed.append((round(time.monotonic() - t, 2), key, ended))
                 assert kiosk.pid is not None
                 lives[-1].append(_rss_kib(kiosk.pid))
                 if trace_heap:
@@ -438,10 +436,11 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         **figures,
         "transactions": done, "planned": count, "stopped_by_time_budget": stopped,
         "seconds": round(time.monotonic() - started, 1),
-        "seconds_per_transaction": round(sum(per_txn_s) / max(1, len(per_txn_s)), 2),
-        "slowest_transaction_s": max(per_txn_s, default=0.0),
+        "seconds_per_transaction": round(sum(t for t, _k, _e in timed) / max(1, len(timed)),
+                                         2),
+        "slowest_transaction_s": max((t for t, _k, _e in timed), default=0.0),
         "slowest": [{"seconds": t, "fault": k, "ended": e}
-                    for t, k, e in sorted(slow, reverse=True)[:5]],
+                    for t, k, e in sorted(timed, reverse=True)[:5]],
         "faults": dict(sorted(faults_used.items())), "endings": outcomes,
         "kiosk_restarts": restarts,
         "restart_causes": restart_causes,
