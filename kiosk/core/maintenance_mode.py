@@ -123,6 +123,7 @@ class Problem(enum.StrEnum):
     TRAY_FULL = "tray_full"
     CARD_LEFT = "card_left"
     CENTER_DOWN = "center_down"
+    NO_RESPONSE = "no_response"
     FAULT = "fault"
 
 
@@ -139,15 +140,30 @@ def problem_of(device: str, code: str) -> Problem:
              ("door-open", Problem.COVER_OPEN), ("cover-open", Problem.COVER_OPEN),
              ("offline", Problem.OFFLINE), ("unavailable", Problem.OFFLINE),
              ("no-reader", Problem.NO_READER),
-             ("hopper-empty", Problem.HOPPER_EMPTY), ("change-no-coins", Problem.HOPPER_EMPTY))
+             ("hopper-empty", Problem.HOPPER_EMPTY), ("change-no-coins", Problem.HOPPER_EMPTY),
+             ("timeout", Problem.NO_RESPONSE), ("-mute", Problem.NO_RESPONSE),
+             ("no-port", Problem.NO_RESPONSE))
     for needle, problem in table:
         if needle in c:
-            return problem
+            return Problem.CENTER_DOWN if (device == "center"
+                                           and problem is Problem.NO_RESPONSE) else problem
     if device == "hopper" and "jam" in c:
         return Problem.JAM
     if device == "center":
         return Problem.CENTER_DOWN
     return Problem.FAULT
+
+
+def problems_of(device: str, code: str) -> tuple[Problem, ...]:
+    """Every problem a service code names, in its order and once each: a printer
+    reports its reasons together (``media-jam,toner-low``), and the toner must not
+    hide behind the jam."""
+    found: list[Problem] = []
+    for part in code.split(","):
+        problem = problem_of(device, part.strip())
+        if problem is not Problem.OK and problem not in found:
+            found.append(problem)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

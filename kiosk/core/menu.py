@@ -55,6 +55,28 @@ class ErrorCode(enum.StrEnum):
     INTERNAL = "internal"
 
 
+#: The number a resident quotes to the clerk or the help desk for each error, shown
+#: small on its screen instead of the code. Stable across releases: a new code takes
+#: the next free number and a removed one's number is never given again (docs/ui.md).
+ERROR_NUMBERS: dict[ErrorCode, int] = {
+    ErrorCode.PIN_LOCKED: 11, ErrorCode.CERT_EXPIRED: 12, ErrorCode.CERT_REVOKED: 13,
+    ErrorCode.CARD_UNREADABLE: 14, ErrorCode.CARD_UNSUPPORTED: 15,
+    ErrorCode.CARD_REMOVED: 16, ErrorCode.CARD_CHANGED: 17,
+    ErrorCode.RESTRICTED: 21, ErrorCode.OUTSIDE_HOURS: 22,
+    ErrorCode.MUNICIPALITY_OFFLINE: 23, ErrorCode.KIND_NOT_OFFERED: 24,
+    ErrorCode.UNDER_AGE: 25, ErrorCode.MOVED_OUT: 26, ErrorCode.NOT_REGISTERED: 27,
+    ErrorCode.CENTER_BUSY: 31, ErrorCode.CENTER_UNREACHABLE: 32,
+    ErrorCode.DOCUMENT_REFUSED: 33,
+    ErrorCode.PRINTER_FAULT: 41, ErrorCode.PAYMENT_FAULT: 42, ErrorCode.DEVICE_FAULT: 43,
+    ErrorCode.INTERNAL: 99,
+}
+
+
+def error_number(code: ErrorCode) -> str:
+    """What the resident reads out: ``E11`` for a locked PIN."""
+    return f"E{ERROR_NUMBERS[code]:02d}"
+
+
 @dataclass(frozen=True)
 class OptionSpec:
     """One choice on the options screen, e.g. ``head_relation`` with ``("no", "yes")``.

@@ -50,6 +50,7 @@ from kiosk.core.maintenance_mode import (
     UnlockedByKey,
     VerifyMaintenancePassword,
     problem_of,
+    problems_of,
 )
 from kiosk.core.session import Session
 from kiosk.core.states import State
@@ -464,9 +465,17 @@ def test_the_view_is_immutable_and_has_no_secret():
     ("printer", "toner-low-report", Problem.TONER_LOW), ("printer", "", Problem.OK),
     ("card_reader", "CARD-NO-READER", Problem.NO_READER), ("coin_acceptor", "COIN-JAM",
                                                              Problem.COIN_JAM),
-    ("center", "timeout", Problem.CENTER_DOWN), ("printer", "weird", Problem.FAULT)])
+    ("center", "timeout", Problem.CENTER_DOWN), ("printer", "weird", Problem.FAULT),
+    ("coin_acceptor", "COIN-TIMEOUT", Problem.NO_RESPONSE),
+    ("card_reader", "CARD-MUTE", Problem.NO_RESPONSE)])
 def test_problem_of(device, code, problem):
     assert problem_of(device, code) is problem
+
+
+def test_every_printer_reason_is_named_once():
+    assert problems_of("printer", "media-jam,toner-low,media-jam-error") == (
+        Problem.JAM, Problem.TONER_LOW)
+    assert problems_of("printer", "") == ()
 
 
 # ------------------------------------------------------------------ with the session

@@ -9,7 +9,7 @@ anything was charged.
 from __future__ import annotations
 
 from kiosk.core import events as ev
-from kiosk.core.menu import ErrorCode
+from kiosk.core.menu import ErrorCode, error_number
 from kiosk.ui import theme
 from kiosk.ui.screens.common import ERROR_BODY, ERROR_TITLE, Ctx, banner, header, primary
 from kiosk.ui.widgets import Drawing, Screen, Text, Widget
@@ -25,8 +25,9 @@ def build(ctx: Ctx) -> Screen:
     body_h = 190 if view.owed > 0 else 296
     widgets.append(Text((270, 204, 734, body_h), tr(ERROR_BODY[code]), ctx.fs(theme.BODY + 2),
                         theme.INK))
-    # the code is for staff and the help desk, out of the resident's way
-    widgets.append(Text((20, theme.FOOTER_TOP + 20, 640, 40), tr("error.code", code=code.value),
+    # a short number to quote to staff and the help desk, out of the resident's way
+    widgets.append(Text((20, theme.FOOTER_TOP + 20, 640, 40),
+                        tr("error.code", code=error_number(code)),
                         theme.SMALL - 4, theme.MUTED, valign="middle"))
     if view.owed > 0:
         # coins the hoppers could not pay back: the resident must not leave without staff

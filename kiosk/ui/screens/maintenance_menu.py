@@ -24,6 +24,7 @@ from kiosk.core.maintenance_mode import (
     PageChosen,
     Problem,
     Role,
+    problems_of,
 )
 from kiosk.ui import theme
 from kiosk.ui.i18n import N_
@@ -74,6 +75,7 @@ PROBLEM_LABELS = {
     Problem.TRAY_FULL: N_("maint.problem.tray_full"),
     Problem.CARD_LEFT: N_("maint.problem.card_left"),
     Problem.CENTER_DOWN: N_("maint.problem.center_down"),
+    Problem.NO_RESPONSE: N_("maint.problem.no_response"),
     Problem.FAULT: N_("maint.problem.fault"),
 }
 PROBLEM_FIXES = {
@@ -85,7 +87,8 @@ PROBLEM_FIXES = {
     Problem.HOPPER_EMPTY: N_("maint.fix.hopper_empty"),
     Problem.HOPPER_LOW: N_("maint.fix.hopper_low"), Problem.TRAY_FULL: N_("maint.fix.tray_full"),
     Problem.CARD_LEFT: N_("maint.fix.card_left"),
-    Problem.CENTER_DOWN: N_("maint.fix.center_down"), Problem.FAULT: N_("maint.fix.fault"),
+    Problem.CENTER_DOWN: N_("maint.fix.center_down"),
+    Problem.NO_RESPONSE: N_("maint.fix.no_response"), Problem.FAULT: N_("maint.fix.fault"),
 }
 ALERT_LABELS = {
     "card_left": N_("maint.alert.card_left"),
@@ -94,7 +97,17 @@ ALERT_LABELS = {
 INCIDENT_LABELS = {
     "REFUND-OWED": N_("maint.incident.refund"),
     "CHANGE-OWED": N_("maint.incident.change"),
+    "OVERPAID": N_("maint.incident.overpaid"),
+    "PAYOUT-UNRESOLVED": N_("maint.incident.payout_unresolved"),
+    "COINS-LOST": N_("maint.incident.coins_lost"),
 }
+#: what staff do about a record that pays nothing out here (the code is shown small)
+INCIDENT_TODO = {
+    "OVERPAID": N_("maint.incidents.todo.overpaid"),
+    "PAYOUT-UNRESOLVED": N_("maint.incidents.todo.payout_unresolved"),
+    "COINS-LOST": N_("maint.incidents.todo.coins_lost"),
+}
+OTHER_TODO = N_("maint.incidents.call")
 OTHER_ALERT = N_("maint.alert.other")
 OTHER_INCIDENT = N_("maint.incident.other")
 CONFIRM_TEXTS = {
@@ -120,6 +133,17 @@ WHY_PRINTER = N_("maint.why.printer_problem")
 WHY_OTHER = N_("maint.why.other")
 
 GRID_W, GRID_H, GRID_GAP = 316, 86, 12
+#: the system page's config lines: size, rows per column, characters per line
+CONFIG_SIZE, CONFIG_ROWS, CONFIG_LINE = 19, 15, 44
+#: a status row: name, state, fix, needs attention, service code ("" for none)
+Row = tuple[str, str, str, bool, str]
+#: service codes are for the phone call with the engineer: small, Latin, never the words
+CODE_SIZE = 15
+
+
+def _code(rect: tuple[int, int, int, int], code: str, ink: tuple[int, int, int] = theme.MUTED,
+          align: str = "left") -> Text:
+    return Text(rect, _short(code, 40), CODE_SIZE, ink, align=align, valign="middle", lang="en")
 GRID_X, GRID_Y = 20, 96
 
 
@@ -211,19 +235,23 @@ def menu(ctx: Ctx, mv: MaintenanceView) -> Screen:
 def status(ctx: Ctx, mv: MaintenanceView) -> Screen:
     tr, st = ctx.tr, mv.status
     widgets = _frame(ctx, mv, Page.STATUS)
-    # (name, state, fix, needs attention): devices, then hoppers
-    rows: list[tuple[str, str, str, bool]] = []
+    # (name, state, fix, needs attention, service code): devices, then hoppers
+    rows: list[Row] = []
     for d in st.devices:
         bad = d.problem is not Problem.OK
         name = tr(DEVICE_LABELS[d.device]) if d.device in DEVICE_LABELS else d.device
-        label = tr(PROBLEM_LABELS[d.problem]) + (f" ({d.code})" if bad and d.code else "")
-        rows.append((name, label, tr(PROBLEM_FIXES[d.problem]), bad))
+        # every problem the code names, in words; the code itself small, for the engineer
+        found = problems_of(d.device, d.code) or (d.problem,)
+        if d.problem not in found:
+            found = (d.problem, *found)
+        label = tr("maint.list_separator").join(tr(PROBLEM_LABELS[p]) for p in found)
+        rows.append((name, label, tr(PROBLEM_FIXES[d.problem]), bad, d.code if bad else ""))
     for h in st.hoppers:
         problem = Problem.HOPPER_EMPTY if h.level == 0 else (
             Problem.HOPPER_LOW if h.low else Problem.OK)
         name = tr("maint.device.hopper", coin=h.coin_value, count=h.level)
         rows.append((name, tr(PROBLEM_LABELS[problem]), tr(PROBLEM_FIXES[problem]),
-                     problem is not Problem.OK))
+                     problem is not Problem.OK, ""))
     widgets += _rows(ctx, rows)
     widgets.append(_back(ctx))
     if mv.role is Role.ENGINEER:  # the login guard, one touch away (the rows are full)
@@ -236,17 +264,21 @@ def status(ctx: Ctx, mv: MaintenanceView) -> Screen:
     return Screen("maintenance_status", tuple(widgets))
 
 
-def _rows(ctx: Ctx, rows: list[tuple[str, str, str, bool]]) -> list[Widget]:
-    """Status rows (name, state, fix), yellow where something needs attention."""
+def _rows(ctx: Ctx, rows: list[Row]) -> list[Widget]:
+    """Status rows (name, state, fix, service code), yellow where something needs
+    attention; the code, when there is one, small under the device's name."""
     widgets: list[Widget] = []
     row_h = min(64, (theme.FOOTER_TOP - 100) // max(1, len(rows)))
-    for i, (name, label, fix, bad) in enumerate(rows):
+    for i, (name, label, fix, bad, code) in enumerate(rows):
         y = 94 + i * row_h
         if bad:
             widgets.append(Box((14, y, 996, row_h - 4), theme.WARNING, radius=6))
         ink = theme.WARNING_INK if bad else theme.INK
-        widgets.append(Text((24, y, 250, row_h - 4), name, ctx.fs(theme.SMALL - 2), ink,
-                            bold=True, valign="middle"))
+        code_h = CODE_SIZE + 2 if code and row_h >= 56 else 0
+        widgets.append(Text((24, y, 250, row_h - 4 - code_h), name, ctx.fs(theme.SMALL - 2),
+                            ink, bold=True, valign="middle"))
+        if code_h:
+            widgets.append(_code((24, y + row_h - 4 - code_h, 250, code_h), code, ink))
         widgets.append(Text((280, y, 250, row_h - 4), label, ctx.fs(theme.SMALL - 2), ink,
                             bold=bad, valign="middle"))
         widgets.append(Text((540, y, 464, row_h - 4), fix, ctx.fs(theme.SMALL - 4), ink,
@@ -262,13 +294,13 @@ def logins(ctx: Ctx, mv: MaintenanceView) -> Screen:
     return Screen("maintenance_logins", tuple(widgets))
 
 
-def _login_row(ctx: Ctx, record: LoginRecord) -> tuple[str, str, str, bool]:
+def _login_row(ctx: Ctx, record: LoginRecord) -> Row:
     """One role's login guard as the engineer reads it (as found before this visit
     cleared it): wrong passwords in a row, the lock, and what reset them."""
     tr = ctx.tr
     name = tr("maint.guard.role", role=tr(ROLE_LABELS[record.role]))
     if not record.armed:
-        return name, tr("maint.guard.no_password"), tr("maint.guard.set_password"), True
+        return name, tr("maint.guard.no_password"), tr("maint.guard.set_password"), True, ""
     if record.locked:
         state = tr("maint.guard.locked", n=record.failures)
     elif record.failures:
@@ -277,7 +309,7 @@ def _login_row(ctx: Ctx, record: LoginRecord) -> tuple[str, str, str, bool]:
         state = tr("maint.guard.none")
     fix = {"login": tr("maint.guard.cleared_login"),
            "key": tr("maint.guard.cleared_key")}.get(record.cleared, tr("maint.fix.ok"))
-    return name, state, fix, record.locked
+    return name, state, fix, record.locked, ""
 
 
 def hoppers(ctx: Ctx, mv: MaintenanceView) -> Screen:
@@ -365,9 +397,11 @@ def incidents(ctx: Ctx, mv: MaintenanceView) -> Screen:
                                                      time=item.at or "-", kind=kind),
                             ctx.fs(theme.SMALL - 2), theme.INK, bold=True, valign="middle"))
         detail = (tr("maint.incidents.owed", amount=ctx.yen(item.remaining)) if item.payable
-                  else tr("maint.incidents.call", code=item.code))
+                  else tr(INCIDENT_TODO.get(item.code, OTHER_TODO)))
         widgets.append(Text((28, y + 46, 640, 42), detail, ctx.fs(theme.SMALL - 2), theme.INK,
                             valign="middle"))
+        if not item.payable:
+            widgets.append(_code((690, y + 6, 310, 80), item.code, align="right"))
         if item.payable:
             widgets.append(Button(f"pay_{item.id}", (690, y + 6, 310, 80),
                                   tr("maint.incidents.pay", amount=ctx.yen(item.remaining)),
@@ -400,6 +434,7 @@ def alerts(ctx: Ctx, mv: MaintenanceView) -> Screen:
     return Screen("maintenance_alerts", tuple(widgets))
 
 
+_SELFTEST_DEVICE = {"card": "card_reader", "coins": "coin_acceptor", "printer": "printer"}
 SELFTESTS = (("selftest_card", Action.SELFTEST_CARD, "card"),
              ("selftest_coins", Action.SELFTEST_COINS, "coins"),
              ("selftest_printer", Action.SELFTEST_PRINTER, "printer"))
@@ -416,10 +451,16 @@ def selftest(ctx: Ctx, mv: MaintenanceView) -> Screen:
                               size=ctx.fs(theme.BUTTON)))
         if device in results:
             ok, code = results[device]
-            text = (tr("maint.selftest.ok") if ok else tr("maint.selftest.failed")) + f"\n{code}"
+            found = problems_of(_SELFTEST_DEVICE[device], code) if not ok else ()
+            text = tr("maint.selftest.ok") if ok else tr(
+                "maint.selftest.failed_because",
+                problem=tr("maint.list_separator").join(tr(PROBLEM_LABELS[p]) for p in found)
+                or tr(PROBLEM_LABELS[Problem.FAULT]))
+            if code and not ok:
+                widgets.append(_code((460, y + 96, 544, 24), code))
         else:
             text = tr("maint.selftest.hint")
-        widgets.append(Text((460, y, 544, 120), text, ctx.fs(theme.SMALL - 2), theme.INK,
+        widgets.append(Text((460, y, 544, 96), text, ctx.fs(theme.SMALL - 2), theme.INK,
                             valign="middle"))
     widgets.append(_back(ctx))
     return Screen("maintenance_selftest", tuple(widgets))
@@ -430,13 +471,19 @@ def system(ctx: Ctx, mv: MaintenanceView) -> Screen:
     widgets = _frame(ctx, mv, Page.SYSTEM)
     widgets.append(Text((20, 90, 984, 40), tr("maint.system.version", version=st.version or "-"),
                         ctx.fs(theme.SMALL), theme.INK, bold=True, valign="middle"))
-    lines = [f"{k} = {_short(v)}" for k, v in st.config]
-    per_column = 18
+    # what fits at a size read on the phone to the engineer; the whole config is in the
+    # export (config.txt), and the page says so
+    lines = [f"{k} = {_short(v, max(12, CONFIG_LINE - len(k) - 3))}" for k, v in st.config]
+    shown = lines[:2 * CONFIG_ROWS]
     for col in range(2):
-        chunk = lines[col * per_column:(col + 1) * per_column]
+        chunk = shown[col * CONFIG_ROWS:(col + 1) * CONFIG_ROWS]
         if chunk:
-            widgets.append(Text((20 + col * 496, 134, 488, 372), "\n".join(chunk), 16,
-                                theme.INK, lang="en"))
+            widgets.append(Text((20 + col * 496, 134, 488, CONFIG_ROWS * 24 + 8),
+                                "\n".join(chunk), CONFIG_SIZE, theme.INK, lang="en"))
+    if len(lines) > len(shown):
+        widgets.append(Text((300, theme.FOOTER_TOP, 384, theme.FOOTER_H),
+                            tr("maint.system.more", n=len(lines) - len(shown)),
+                            ctx.fs(theme.SMALL - 6), theme.MUTED, valign="middle"))
     widgets.append(_back(ctx))
     widgets.append(primary(ctx, "export", tr("maint.action.export"), ActionPressed(Action.EXPORT),
                            enabled=mv.busy is None))
