@@ -512,7 +512,7 @@ class Painter:
         "primary": (theme.PRIMARY, theme.PRIMARY_INK, theme.PRIMARY),
         "secondary": (theme.SECONDARY, theme.SECONDARY_INK, theme.BORDER),
         "danger": (theme.DANGER, theme.DANGER_INK, theme.DANGER),
-        "selected": (theme.SELECTED, theme.PRIMARY_INK, theme.BLACK),
+        "selected": (theme.SELECTED, theme.SELECTED_INK, theme.SELECTED_EDGE),
         "warning": (theme.WARNING, theme.WARNING_INK, theme.BLACK),
     }
 
@@ -530,6 +530,9 @@ class Painter:
             fill, ink, edge = theme.DISABLED, theme.DISABLED_INK, theme.DISABLED_INK
         x, y, w, h = button.rect
         pad = 10
+        if button.style == "selected" and button.enabled and w >= 2 * theme.CHECK_W + 40:
+            # the check mark's room at the left; the label stays centred in the rest
+            x, w = x + theme.CHECK_W - 4, w - theme.CHECK_W + 4
         label_lang = button.lang or lang
         if button.sublabel:
             split = int(h * 0.56)
@@ -552,11 +555,25 @@ class Painter:
         pygame.draw.rect(self.surface, edge, r, max(2, round(3 * self.scale)),
                          border_radius=radius)
         if button.style == "selected" and button.enabled:
-            inner = r.inflate(-round(8 * self.scale), -round(8 * self.scale))
-            pygame.draw.rect(self.surface, theme.WHITE, inner, max(2, round(3 * self.scale)),
+            # the edge twice as thick, and a check mark drawn (no font needed) at the left
+            pygame.draw.rect(self.surface, edge, r, max(4, round(6 * self.scale)),
                              border_radius=radius)
+            self._check(button.rect, edge)
         for label in labels:
             self._text(label)
+
+    def _check(self, rect: tuple[int, int, int, int], color: Color) -> None:
+        """A ✓ in the selected button's left margin (a button too narrow for one keeps
+        the fill and the thick edge only)."""
+        x, y, w, h = rect
+        size = min(theme.CHECK_W - 12, h - 24)
+        if size < 10 or w < 2 * theme.CHECK_W + 40:
+            return
+        left, top = x + 12, y + (h - size) // 2
+        points = [(left, top + size * 0.55), (left + size * 0.38, top + size * 0.9),
+                  (left + size, top + size * 0.1)]
+        px = [self.to_px((round(px), round(py), 0, 0)).topleft for px, py in points]
+        pygame.draw.lines(self.surface, color, False, px, max(3, round(5 * self.scale)))
 
     def _progress(self, bar: Progress) -> None:
         r = self.to_px(bar.rect)

@@ -47,7 +47,14 @@ SECONDARY = WHITE
 SECONDARY_INK = (0, 40, 100)
 DANGER = (176, 0, 32)
 DANGER_INK = WHITE
-SELECTED = (0, 70, 173)
+#: a chosen choice: a pale blue fill, dark blue ink and a thick blue edge with a check
+#: mark — never the solid blue of the main action, so "chosen" and "press to go on"
+#: cannot be mistaken for each other
+SELECTED = (214, 232, 255)
+SELECTED_INK = (0, 40, 100)
+SELECTED_EDGE = (0, 70, 173)
+#: the room the check mark takes at a selected button's left
+CHECK_W = 34
 PRESSED = (0, 24, 64)  # a button under the finger, whatever its style
 DISABLED = (214, 214, 214)
 DISABLED_INK = (70, 70, 70)

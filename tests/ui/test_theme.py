@@ -29,7 +29,7 @@ PAIRS = {
     "primary button": (theme.PRIMARY_INK, theme.PRIMARY),
     "secondary button": (theme.SECONDARY_INK, theme.SECONDARY),
     "danger button": (theme.DANGER_INK, theme.DANGER),
-    "selected": (theme.PRIMARY_INK, theme.SELECTED),
+    "selected": (theme.SELECTED_INK, theme.SELECTED),
     "pressed": (theme.WHITE, theme.PRESSED),
     "disabled": (theme.DISABLED_INK, theme.DISABLED),
     "warning": (theme.WARNING_INK, theme.WARNING),

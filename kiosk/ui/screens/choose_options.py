@@ -36,7 +36,6 @@ CHOICE_LABELS = {
     "self": N_("option.scope.self"), "household": N_("option.scope.household"),
     "members": N_("option.scope.members"),
 }
-SHORT_CHOICE_LABELS = {"yes": N_("option.yes.short"), "no": N_("option.no.short")}
 NOTICES = {"invalid_option": N_("options.invalid"), "choose_members": N_("options.choose_members")}
 
 LEFT, RIGHT, COL_W = 20, 520, 484
@@ -47,10 +46,10 @@ COMPACT_H = 82
 COMPACT_LABEL_W = 250
 
 
-def choice_label(ctx: Ctx, key: str, value: str, short: bool = False) -> str:
+def choice_label(ctx: Ctx, key: str, value: str) -> str:
     if key == "tax_year":
         return ctx.tr("option.tax_year.value", year=value)
-    msgid = (SHORT_CHOICE_LABELS.get(value) if short else None) or CHOICE_LABELS.get(value)
+    msgid = CHOICE_LABELS.get(value)
     return ctx.tr(msgid) if msgid else value
 
 
@@ -76,7 +75,17 @@ def _section(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int,
 
 
 def _compact_row(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list[Widget]:
-    """Label on the left, choices on the right: for menus with many items."""
+    """Label on the left, choices on the right: for menus with many items. An item to
+    include or leave out is one button across the row instead: its name, the same
+    words as everywhere ("記載する" / "記載しない") under it, ✓ when included; its id
+    names what a touch does (``opt_<key>_yes`` while it is left out)."""
+    if sorted(spec.choices) == ["no", "yes"]:
+        on = value == "yes"
+        return [Button(f"opt_{spec.key}_{'no' if on else 'yes'}",
+                       (x, y, COL_W, COMPACT_H - 10), option_label(ctx, spec.key),
+                       SetOption(spec.key, "no" if on else "yes"),
+                       style="selected" if on else "secondary", size=ctx.fs(theme.SMALL),
+                       sublabel=choice_label(ctx, spec.key, value))]
     out: list[Widget] = [Text((x, y, COMPACT_LABEL_W, COMPACT_H - 10), option_label(ctx, spec.key),
                               ctx.fs(theme.SMALL), theme.INK, bold=True, valign="middle")]
     n = max(1, len(spec.choices))
@@ -85,7 +94,7 @@ def _compact_row(ctx: Ctx, spec: OptionSpec, value: str, x: int, y: int) -> list
     for i, choice in enumerate(spec.choices):
         out.append(Button(f"opt_{spec.key}_{choice}", (x + left + i * (w + 6), y, w,
                                                         COMPACT_H - 10),
-                          choice_label(ctx, spec.key, choice, short=True),
+                          choice_label(ctx, spec.key, choice),
                           SetOption(spec.key, choice),
                           style="selected" if choice == value else "secondary",
                           size=ctx.fs(theme.SMALL)))
@@ -158,7 +167,7 @@ def _members(ctx: Ctx, selected: tuple[str, ...], y: int) -> list[Widget]:
             break
         on = member.member_id in selected
         out.append(Button(f"member_{member.member_id}", rect,
-                          ("✓ " if on else "") + member.display_name,
+                          member.display_name,
                           ToggleMember(member.member_id),
                           style="selected" if on else "secondary", size=ctx.fs(theme.BUTTON - 4)))
     return out

@@ -325,7 +325,7 @@ def _digit_pad(ctx: Ctx, step: Step) -> list[Widget]:
         out.append(Button("reg_key_dash", (x, PAD_Y, PAD_KANA_W, PAD_H), "-", rg.KeyTyped("-"),
                           size=ctx.fs(theme.BIG - 16)))
         out.append(Button("reg_switch", (x, PAD_Y + PAD_H + PAD_GAP, PAD_KANA_W, PAD_H),
-                          tr("reg.key.kana"), rg.KeyboardSwitched(), style="selected",
+                          tr("reg.key.kana"), rg.KeyboardSwitched(),
                           size=ctx.fs(theme.SMALL)))
     return out
 
@@ -378,7 +378,7 @@ def _kana_side(ctx: Ctx, rv: RegistrationView) -> list[Widget]:
                           label, action, enabled=enabled, size=small))
     if rv.step is Step.ADDRESS:
         out.append(Button("reg_switch", (SIDE_X + 172, y + KANA_H + KANA_GAP, 82, 142),
-                          "123", rg.KeyboardSwitched(), style="selected", size=small))
+                          "123", rg.KeyboardSwitched(), size=small))
     return out
 
 
