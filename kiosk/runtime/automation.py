@@ -184,14 +184,28 @@ class _Request:
     answer: dict[str, Any] = field(default_factory=dict)
 
 
-_heap_baseline: list[Any] = []  # the first snapshot taken with "baseline": true
+_heap_baseline: list[Any] = []  # the snapshot taken with "baseline": true
+_types_baseline: dict[str, int] = {}  # live objects per type at that moment
+
+
+def _live_types() -> dict[str, int]:
+    """How many objects the garbage collector tracks, per type name (no values)."""
+    import gc  # noqa: PLC0415 — only for this development request
+
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _heap(body: dict[str, Any]) -> dict[str, Any]:
     """``{"op": "heap"}`` → the Python heap ``tracemalloc`` traces now, in bytes;
     ``"baseline": true`` keeps this snapshot; ``"top": n`` adds the n source lines
     whose memory grew most since the baseline (file:line, bytes, blocks; code
-    locations only, never a value)."""
+    locations only, never a value) and the n types whose live objects grew most
+    (type name, count now, growth) — a by-line figure alone misleads, since CPython's
+    free lists keep a freed tuple charged to the line that first allocated it."""
     import tracemalloc  # noqa: PLC0415 — only for this development request
 
     if not tracemalloc.is_tracing():
@@ -204,9 +218,15 @@ def _heap(body: dict[str, Any]) -> dict[str, Any]:
     reply: dict[str, Any] = {"ok": True, "traced": traced}
     if body.get("baseline") is True:
         _heap_baseline[:] = [tracemalloc.take_snapshot()]
+        _types_baseline.clear()
+        _types_baseline.update(_live_types())
     elif top and _heap_baseline:
         stats = tracemalloc.take_snapshot().compare_to(_heap_baseline[0], "lineno")
         reply["top"] = [[str(s.traceback[0]), s.size_diff, s.count_diff] for s in stats[:top]]
+        now = _live_types()
+        grown = sorted(((n - _types_baseline.get(t, 0), t, n) for t, n in now.items()),
+                       reverse=True)[:top]
+        reply["types"] = [[t, n, g] for g, t, n in grown]
     return reply
 
 

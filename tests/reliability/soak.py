@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import itertools
 import json
 import random
 import sqlite3
@@ -37,6 +38,8 @@ from hw_emulator.stack.stack import HOPPERS, PIN, EmulatedStack, dump_toml
 
 HOPPER_LEVEL = 20_000  # coins per hopper for the soak: change never runs out
 TXN_TIMEOUT = 150.0
+#: a kiosk process's RSS samples needed for a growth figure (its later half is used)
+RSS_MIN_SAMPLES = 40
 HEAP_BASELINE_AT = 20  # transactions of a stack before its heap baseline (caches full)
 
 
@@ -97,6 +100,48 @@ def _rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_by_mapping(pid: int) -> dict[str, int]:
+    """The process's resident KiB per kind of mapping: each file by name, the brk heap,
+    the stacks, and anonymous mappings by size (glibc's per-thread malloc arenas are
+    64 MiB reservations; big buffers are mapped alone) — to tell where RSS went."""
+    out: dict[str, int] = {}
+    name = ""
+    try:
+        with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                head = line.split(maxsplit=5)
+                if len(head) >= 5 and "-" in head[0] and ":" in head[3]:  # a mapping's line
+                    start, end = (int(v, 16) for v in head[0].split("-"))
+                    path = head[5].strip() if len(head) > 5 else ""
+                    size = (end - start) // 1024
+                    name = (Path(path).name if path.startswith("/") else path) or (
+                        "[anon ≥ 32 MiB]" if size >= 32 * 1024 else
+                        "[anon 1–32 MiB]" if size >= 1024 else "[anon < 1 MiB]")
+                elif line.startswith("Rss:"):
+                    out[name] = out.get(name, 0) + int(line.split()[1])
+    except OSError:
+        return {}
+    return out
+
+
+def _grown(before: dict[str, int], after: dict[str, int], most: int = 4) -> dict[str, int]:
+    """The kinds of mapping whose RSS changed most between two snapshots (KiB)."""
+    diff = {k: after.get(k, 0) - before.get(k, 0) for k in set(before) | set(after)}
+    return dict(sorted(((k, v) for k, v in diff.items() if v), key=lambda kv: -abs(kv[1]))[:most])
+
+
+def robust_slope(values: list[float]) -> float:
+    """Theil–Sen growth per step: the median of the slopes between every pair of
+    samples, so that a one-time step (a cache or an allocator arena filled once) or a
+    few outliers do not read as a steady leak the way they do in least squares."""
+    n = len(values)
+    pairs = sorted((values[j] - values[i]) / (j - i) for i in range(n) for j in range(i + 1, n))
+    if not pairs:
+        return 0.0
+    mid = len(pairs) // 2
+    return float(pairs[mid]) if len(pairs) % 2 else (pairs[mid - 1] + pairs[mid]) / 2
 
 
 def slope(values: list[float]) -> float:
@@ -320,6 +365,7 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                              state / "soak-kiosk.log").start()
         heap: list[int] = []
         heap_top: list[Any] = []
+        heap_types: list[Any] = []
         t0 = time.time()
         coins0 = stack.call("status")["coins"]
         lives: list[list[int]] = [[]]  # RSS samples of each kiosk process
@@ -328,7 +374,9 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         outcomes: dict[str, int] = {}
         faults_used: dict[str, int] = {}
         imbalances: list[dict[str, Any]] = []
-        timed: list[tuple[float, str, str]] = []  # each transaction: seconds, fault, end
+        # each transaction: seconds, fault, ending, the kiosk's RSS after it (KiB)
+        timed: list[tuple[float, str, str, int, int]] = []  # … and the process
+        mappings: list[dict[str, int]] = []  # each transaction: RSS per kind of mapping
         restarts = 0
         restart_causes: list[dict[str, Any]] = []
         stopped = False
@@ -380,9 +428,11 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     kiosk.stop()
                     kiosk = KioskProcess(config, env, stack.automation_address,
                                          state / f"soak-kiosk-{restarts}.log").start()
-                timed.append((round(time.monotonic() - t, 2), key, ended))
                 assert kiosk.pid is not None
                 lives[-1].append(_rss_kib(kiosk.pid))
+                timed.append((round(time.monotonic() - t, 2), key, ended, lives[-1][-1],
+                              len(lives)))
+                mappings.append(rss_by_mapping(kiosk.pid))
                 if trace_heap:
                     with AutomationClient(stack.automation_address) as client:
                         # the baseline once the caches have filled
@@ -417,30 +467,38 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                         f"{time.monotonic() - started:.0f} s, RSS {lives[-1][-1]} KiB")
             if trace_heap and done:
                 with AutomationClient(stack.automation_address) as client:
-                    heap_top = client.heap(top=15).get("top", [])
+                    reply = client.heap(top=15)
+                    heap_top = reply.get("top", [])
+                    heap_types = reply.get("types", [])
+                    if not reply.get("ok"):  # a big heap's comparison can outlast the answer
+                        heap_types = [["not answered", str(reply.get("error"))]]
         finally:
             kiosk.stop()
-    # growth per transaction within each kiosk process (a restart starts a new one),
-    # the first 10 % of each left out (caches filling), weighted by samples
+    # growth per transaction within each kiosk process (a restart starts a new one)
+    # over its later half, once warm (fonts, screens and allocator arenas filled), by
+    # Theil–Sen; weighted by samples. The steps say where the warm-up went.
     rss = [v for life in lives for v in life]
-    slopes = [(len(life), slope(life[max(1, len(life) // 10):])) for life in lives
-              if len(life) >= 10]
+    slopes = [(len(life), robust_slope(life[len(life) // 2:])) for life in lives
+              if len(life) >= RSS_MIN_SAMPLES]
     weight = sum(n for n, _ in slopes)
+    steps = sorted(((b[3] - a[3], n + 1, b[1], b[2]) for n, (a, b)
+                    in enumerate(itertools.pairwise(timed)) if a[4] == b[4]),
+                   reverse=True)[:5]
     figures: dict[str, Any] = {}
     if trace_heap:
         figures["heap_kib"] = {
             "samples": heap, "top_growth_since_baseline": heap_top,
+            "types_grown_since_baseline": heap_types,
             "growth_per_transaction_kib": round(slope(heap[HEAP_BASELINE_AT:]), 3)
             if len(heap) > HEAP_BASELINE_AT + 10 else None}
     return {
         **figures,
         "transactions": done, "planned": count, "stopped_by_time_budget": stopped,
         "seconds": round(time.monotonic() - started, 1),
-        "seconds_per_transaction": round(sum(t for t, _k, _e in timed) / max(1, len(timed)),
-                                         2),
-        "slowest_transaction_s": max((t for t, _k, _e in timed), default=0.0),
+        "seconds_per_transaction": round(sum(t[0] for t in timed) / max(1, len(timed)), 2),
+        "slowest_transaction_s": max((t[0] for t in timed), default=0.0),
         "slowest": [{"seconds": t, "fault": k, "ended": e}
-                    for t, k, e in sorted(timed, reverse=True)[:5]],
+                    for t, k, e, _r, _p in sorted(timed, reverse=True)[:5]],
         "faults": dict(sorted(faults_used.items())), "endings": outcomes,
         "kiosk_restarts": restarts,
         "restart_causes": restart_causes,
@@ -451,6 +509,11 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     "max": max(rss, default=0), "processes": len(lives),
                     "samples_per_process": [len(life) for life in lives],
                     "samples": lives,
+                    "largest_steps": [{"kib": k, "transaction": n + 1, "fault": f, "ended": e,
+                                       "where": _grown(mappings[n - 1], mappings[n])}
+                                      for k, n, f, e in steps],
+                    "grown_since_first_by_mapping": _grown(mappings[0], mappings[-1])
+                    if mappings else {},
                     "growth_per_transaction_kib": round(sum(n * g for n, g in slopes)
                                                         / weight, 3) if weight else None},
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 from kiosk.runtime import heap
@@ -25,3 +27,23 @@ def test_release_returns_freed_pages_to_the_kernel() -> None:
     after = _rss_kib()
     assert keep[0] == bytearray(60_000)
     assert after < before - 16 * 1024, (before, after)
+
+
+class _Held:
+    """Stands for something of a session (a document, a card answer)."""
+
+    def __init__(self) -> None:
+        self.me = self  # a reference cycle: reference counting alone never frees it
+
+
+def test_release_frees_what_a_reference_cycle_kept() -> None:
+    gc.disable()  # the collector must not happen to run between the two lines
+    try:
+        held = _Held()
+        gone = weakref.ref(held)
+        del held
+        assert gone() is not None  # still in memory after the wipe dropped it
+        heap.release()
+        assert gone() is None
+    finally:
+        gc.enable()
