@@ -29,7 +29,7 @@ import socket
 import ssl
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,11 @@ PROTOCOL_PREFIX = "/v1"
 USER_AGENT = "konbini-kiosk/0.1 (center-protocol v1)"
 _REQUEST_ID = re.compile(r"[0-9A-Za-z_-]{16,128}")
 _REMEMBERED_REQUESTS = 4096
+#: sessions kept after they closed (an unknown session is refused as an ended one, so
+#: forgetting the oldest loses nothing) and refusals kept for the journal and tests:
+#: the kiosk runs for months, one session per customer
+_REMEMBERED_SESSIONS = 1024
+_REMEMBERED_REFUSALS = 1024
 
 #: The center's error codes (protocol §7) and the screen each one leads to.
 WIRE_ERRORS: dict[str, ErrorCode] = {
@@ -262,9 +267,9 @@ class HttpCenter:
             timeout=httpx.Timeout(call_timeout, connect=connect_timeout),
         )
         self._lock = threading.Lock()
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._requests: OrderedDict[str, tuple[str, RequestState]] = OrderedDict()
-        self._refusals: list[Refusal] = []
+        self._refusals: deque[Refusal] = deque(maxlen=_REMEMBERED_REFUSALS)
 
     # lifecycle --------------------------------------------------------------
     def shutdown(self) -> None:
@@ -416,6 +421,10 @@ class HttpCenter:
             raise CenterError(ErrorCode.INTERNAL, "malformed answer to open_session")
         with self._lock:
             self._sessions[session_id] = _Session(session_id)
+            excess = len(self._sessions) - _REMEMBERED_SESSIONS
+            if excess > 0:  # the oldest closed ones; an open one is never dropped
+                for old in [k for k, st in self._sessions.items() if not st.open][:excess]:
+                    del self._sessions[old]
         log.info("center session %s opened", session_id)
         return CenterSession(session_id, challenge)
 

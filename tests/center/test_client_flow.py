@@ -153,6 +153,28 @@ def test_close_is_safe_twice_and_a_closed_session_cannot_issue(
     assert err.value.code == ErrorCode.INTERNAL
 
 
+def test_closed_sessions_are_forgotten_oldest_first_never_an_open_one(
+        client: HttpCenter, center: CenterEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the kiosk runs for months: what it keeps per customer must stay bounded
+    import kiosk.center.client as module
+
+    monkeypatch.setattr(module, "_REMEMBERED_SESSIONS", 3)
+    kept_open = login(client, center, "taro")
+    closed = []
+    for _ in range(5):
+        logged = login(client, center, "taro")
+        client.close(logged.session)
+        closed.append(logged)
+    assert len(client._sessions) == 3
+    assert kept_open.session.session_id in client._sessions  # still a customer's
+    for gone in closed[:3]:  # forgotten, and still refused as an ended session
+        assert gone.session.session_id not in client._sessions
+        with pytest.raises(CenterError):
+            client.issue(gone.session, request("999901", K.RESIDENCE))
+    issued = client.issue(kept_open.session, request("999901", K.RESIDENCE))
+    assert issued.page_count >= 1
+
+
 def test_a_request_id_is_never_reused(client: HttpCenter, center: CenterEmulator) -> None:
     logged = login(client, center, "taro")
     req = request("999901", K.RESIDENCE)
