@@ -289,6 +289,11 @@ class KeypadErase(MaintenanceEvent):
 
 
 @dataclass(frozen=True)
+class KeypadClear(MaintenanceEvent):
+    """全部消す: the count typed so far, gone (as on the PIN pad)."""
+
+
+@dataclass(frozen=True)
 class HopperChosen(MaintenanceEvent):
     coin_value: int
 
@@ -798,6 +803,8 @@ class Maintenance:
                     self._set(keypad=typed)
             case KeypadErase() if v.page is Page.REFILL:
                 self._set(keypad=v.keypad[:-1])
+            case KeypadClear() if v.page is Page.REFILL:
+                self._set(keypad="")
             case ActionPressed():
                 self._action(event)
             case Confirmed() if v.page is Page.CONFIRM and v.pending is not None:

@@ -21,6 +21,7 @@ from kiosk.core.maintenance_mode import (
     HopperChosen,
     HopperStatus,
     IncidentItem,
+    KeypadClear,
     KeypadDigit,
     KeypadErase,
     LoginGuard,
@@ -425,6 +426,10 @@ def test_refill_count_on_the_keypad():
         m.handle(KeypadDigit(9))  # 1259, then 12599 is more than one refill: refused
     assert m.view().keypad == "1259"
     m.handle(KeypadErase())
+    m.handle(KeypadClear())  # 全部消す, then typed again
+    assert m.view().keypad == ""
+    for d in (1, 2, 5):
+        m.handle(KeypadDigit(d))
     m.handle(ActionPressed(Action.REFILL))
     assert m.handle(Confirmed()) == [RefillHopper(100, 125)]
     assert m.view().page is Page.HOPPERS

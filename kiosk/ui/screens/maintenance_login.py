@@ -47,18 +47,19 @@ def role(ctx: Ctx, mv: MaintenanceView) -> Screen:
     widgets.append(Text((40, 100, 944, 60), tr("maint.login.who"), ctx.fs(theme.TITLE),
                         theme.INK, bold=True, valign="middle"))
     for i, r in enumerate((Role.STAFF, Role.ENGINEER)):
-        widgets.append(Button(f"role_{r.value}", (40 + i * 484, 168, 460, 136), tr(ROLE_LABELS[r]),
+        widgets.append(Button(f"role_{r.value}", (40 + i * 484, 160, 460, 124), tr(ROLE_LABELS[r]),
                               RoleChosen(r), style="primary", size=ctx.fs(theme.BIG - 20)))
-    widgets += banner((40, 318, 944, 104), tr("maint.login.customers"), ctx.fs(theme.BODY))
+    widgets += banner((40, 296, 944, 100), tr("maint.login.customers"), ctx.fs(theme.BODY))
     # The staff pages in the clerk's language: each name in its own language, as on
-    # the customers' language screen; the choice lasts until the visit ends.
+    # the customers' language screen; the choice lasts until the visit ends. The row
+    # keeps clear of the footer's Close, and the chosen one looks chosen, not "go on".
     languages = ctx.view.languages  # the kiosk's: the session takes no other
     width = (944 - GAP * (len(languages) - 1)) // max(1, len(languages))
     for i, lang in enumerate(languages):
-        widgets.append(Button(f"maint_lang_{lang}", (40 + i * (width + GAP), 432, width, 72),
+        widgets.append(Button(f"maint_lang_{lang}", (40 + i * (width + GAP), 410, width, 72),
                               ENDONYMS.get(lang, lang), ev.LanguageChosen(lang),
-                              style="primary" if lang == ctx.lang else "secondary",
-                              size=ctx.fs(theme.SMALL), lang=lang))
+                              style="selected" if lang == ctx.lang else "secondary",
+                              size=theme.SMALL, lang=lang))  # names, not reading text
     widgets.append(close_button(ctx))
     return Screen("maintenance_role", tuple(widgets))
 

@@ -14,6 +14,7 @@ from kiosk.core.maintenance_mode import (
     ActionPressed,
     Confirmed,
     HopperChosen,
+    KeypadClear,
     KeypadDigit,
     KeypadErase,
     LoginRecord,
@@ -175,9 +176,10 @@ def _frame(ctx: Ctx, mv: MaintenanceView, page: Page, title: str = "") -> list[W
     return header(ctx, title or ctx.tr(PAGE_TITLES[page]), _notice(ctx, mv))
 
 
-def _back(ctx: Ctx, label: str = "") -> Button:
+def _back(ctx: Ctx, label: str = "", style: str = "secondary") -> Button:
     return Button("maint_back", (20, theme.FOOTER_TOP, 260, theme.FOOTER_H),
-                  label or ctx.tr("maint.to_menu"), MaintenanceBack(), size=ctx.fs(theme.BUTTON))
+                  label or ctx.tr("maint.to_menu"), MaintenanceBack(), style=style,
+                  size=ctx.fs(theme.BUTTON))
 
 
 def _grid_rect(i: int) -> tuple[int, int, int, int]:
@@ -344,8 +346,10 @@ def refill(ctx: Ctx, mv: MaintenanceView) -> Screen:
                         ctx.fs(theme.SMALL), theme.MUTED, valign="middle"))
     keys: list[tuple[str, str, object]] = [
         (f"digit_{d}", str(d), KeypadDigit(d)) for d in range(1, 10)]
-    keys += [("digit_erase", tr("maint.key.erase"), KeypadErase()),
-             ("digit_0", "0", KeypadDigit(0))]
+    # the PIN pad's order: 全部消す left of 0, 1字消す right of it
+    keys += [("digit_clear", tr("pin.clear"), KeypadClear()),
+             ("digit_0", "0", KeypadDigit(0)),
+             ("digit_erase", tr("pin.delete"), KeypadErase())]
     for i, (key_id, label, action) in enumerate(keys):
         col, row = i % 3, i // 3
         rect = (580 + col * 140, 96 + row * 102, 130, 92)
@@ -503,7 +507,8 @@ def confirm(ctx: Ctx, mv: MaintenanceView) -> Screen:
                   action=tr(ACTION_LABELS[p.action]), amount=ctx.yen(p.amount), count=p.amount,
                   coin=p.target, no=p.target)
         widgets += banner((40, 110, 944, 360), text, ctx.fs(theme.BODY + 2))
-    widgets.append(_back(ctx, tr("maint.confirm.no")))
+    # やめる is red here as on the residents' screens: one look for "do not do it"
+    widgets.append(_back(ctx, tr("maint.confirm.no"), style="danger"))
     widgets.append(primary(ctx, "confirm_yes", tr("maint.confirm.yes"), Confirmed(),
                            enabled=p is not None))
     return Screen("maintenance_confirm", tuple(widgets))
