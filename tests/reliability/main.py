@@ -101,6 +101,7 @@ def soak_summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "stacks": len(parts),
         "journal_imbalances": sum(p["journal_imbalances"] for p in parts),
         "kiosk_restarts": sum(p["kiosk_restarts"] for p in parts),
+        "stack_errors": [e for p in parts for e in p.get("stack_errors", [])],
         "coins_lost_by_acceptor": {
             k: sum(p["coins_lost_by_acceptor"][k] for p in parts) for k in ("transactions", "yen")},
         "seconds_per_transaction": round(sum(p["seconds_per_transaction"] * p["transactions"]
@@ -199,6 +200,13 @@ def main(argv: list[str] | None = None) -> int:
                              args.soak_trace_heap)
             report["soak"] = parts
             report["summary"]["soak"] = soak_summary(parts)
+            for i, part in enumerate(parts):  # a failed stack's logs, to find out why
+                if part.get("stack_errors"):
+                    for log_file in (tmp / f"soak{i}").rglob("*.log"):
+                        dest = findings / "soak" / f"soak{i}" / log_file.relative_to(
+                            tmp / f"soak{i}")
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(log_file, dest)
             _log(f"soak: {report['summary']['soak']}")
     finally:
         report["summary"]["seconds"] = round(time.monotonic() - started, 1)
@@ -218,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         + s.get("pairs", {}).get("wrong_prints", 0)
         + s.get("pairs", {}).get("money_kept_for_refused", 0)
         + s.get("pairs", {}).get("pairs_failed", 0)
-        + s.get("soak", {}).get("journal_imbalances", 0))
+        + s.get("soak", {}).get("journal_imbalances", 0)
+        + len(s.get("soak", {}).get("stack_errors", [])))
     return 1 if bad else 0
 
 

@@ -34,7 +34,8 @@ from typing import Any
 
 from hw_emulator.stack.crash import journal_audit
 from hw_emulator.stack.kiosk import KioskProcess, kiosk_env
-from hw_emulator.stack.stack import HOPPERS, PIN, EmulatedStack, dump_toml
+from hw_emulator.stack.stack import HOPPERS, PIN, EmulatedStack, StackError, dump_toml
+from kiosk.runtime.automation import AutomationError
 
 HOPPER_LEVEL = 20_000  # coins per hopper for the soak: change never runs out
 TXN_TIMEOUT = 150.0
@@ -381,6 +382,8 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
         restart_causes: list[dict[str, Any]] = []
         stopped = False
         done = 0
+        key = "none"
+        stack_errors: list[dict[str, Any]] = []
         money: dict[str, Any] = {}
         try:
             for i in range(count):
@@ -472,6 +475,12 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     heap_types = reply.get("types", [])
                     if not reply.get("ok"):  # a big heap's comparison can outlast the answer
                         heap_types = [["not answered", str(reply.get("error"))]]
+        except (StackError, AutomationError, OSError, TimeoutError) as exc:
+            # the stack itself failed (an emulator gone, the kiosk unreachable): this
+            # stack stops here, its figures so far kept, and the report says where
+            stack_errors.append({"transaction": done + 1, "fault": key,
+                                 "error": f"{type(exc).__name__}: {exc}"[:300]})
+            log(f"soak {state.name}: stack failed at transaction {done + 1} ({key}): {exc}")
         finally:
             kiosk.stop()
     # growth per transaction within each kiosk process (a restart starts a new one)
@@ -501,6 +510,7 @@ def soak(state: Path, count: int, *, seed: int = 23, fault_rate: float = 0.6,
                     for t, k, e, _r, _p in sorted(timed, reverse=True)[:5]],
         "faults": dict(sorted(faults_used.items())), "endings": outcomes,
         "kiosk_restarts": restarts,
+        "stack_errors": stack_errors,
         "restart_causes": restart_causes,
         "journal_imbalances": len(imbalances), "imbalance_samples": imbalances[:10],
         "coins_lost_by_acceptor": coins_lost,
