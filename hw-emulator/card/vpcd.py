@@ -291,7 +291,11 @@ class VpcdCardServer:
             self._disconnect("vpcd went away")
 
     def _on_vpcd(self) -> None:
-        assert self._vpcd is not None
+        if self._vpcd is None:
+            # one select() reported the control socket and vpcd together, and the
+            # control's command (remove, a yank) disconnected vpcd first: nothing to read
+            # (this was an AssertionError that killed the card emulator mid-soak)
+            return
         try:
             data = self._vpcd.recv(65536)
         except BlockingIOError:

@@ -167,3 +167,12 @@ def test_cli_ctl_talks_to_the_running_card(served, capsys) -> None:
     assert main([*args, "fault", "slow_sign_ms", "250"]) == 0
     assert server.faults["slow_sign_ms"] == 250
     assert main([*args, "launch"]) == 1
+
+
+def test_a_vpcd_event_after_the_control_disconnected_it_is_ignored(new_card) -> None:
+    """One select() can report the control socket and vpcd together; when the control's
+    command (remove) disconnects vpcd first, the vpcd event still queued must not kill
+    the card emulator (it raised AssertionError, and the soak lost its card)."""
+    server = VpcdCardServer(load_card(new_card("default")), port=1)
+    assert server._vpcd is None
+    server._on_vpcd()  # the stale event: nothing to read, no exception
