@@ -76,7 +76,7 @@ def test_incidents_say_what_to_do_with_the_code_small(lang: str) -> None:
     text = " ".join(words(screen))
     assert "PAYOUT-UNRESOLVED" not in text
     assert tr("maint.incident.payout_unresolved") in text
-    assert tr("maint.incidents.todo.payout_unresolved") in text
+    assert tr("maint.incidents.todo.count_change") in text
     assert "PAYOUT-UNRESOLVED" in small(screen)
 
 

@@ -104,8 +104,8 @@ INCIDENT_LABELS = {
 }
 #: what staff do about a record that pays nothing out here (the code is shown small)
 INCIDENT_TODO = {
-    "OVERPAID": N_("maint.incidents.todo.overpaid"),
-    "PAYOUT-UNRESOLVED": N_("maint.incidents.todo.payout_unresolved"),
+    "OVERPAID": N_("maint.incidents.todo.count_change"),
+    "PAYOUT-UNRESOLVED": N_("maint.incidents.todo.count_change"),
     "COINS-LOST": N_("maint.incidents.todo.coins_lost"),
 }
 OTHER_TODO = N_("maint.incidents.call")
@@ -134,6 +134,7 @@ WHY_PRINTER = N_("maint.why.printer_problem")
 WHY_OTHER = N_("maint.why.other")
 
 GRID_W, GRID_H, GRID_GAP = 316, 86, 12
+GRID_X, GRID_Y = 20, 96
 #: the system page's config lines: size, rows per column, characters per line
 CONFIG_SIZE, CONFIG_ROWS, CONFIG_LINE = 19, 15, 44
 #: a status row: name, state, fix, needs attention, service code ("" for none)
@@ -145,7 +146,11 @@ CODE_SIZE = 15
 def _code(rect: tuple[int, int, int, int], code: str, ink: tuple[int, int, int] = theme.MUTED,
           align: str = "left") -> Text:
     return Text(rect, _short(code, 40), CODE_SIZE, ink, align=align, valign="middle", lang="en")
-GRID_X, GRID_Y = 20, 96
+
+
+def problem_words(ctx: Ctx, problems: tuple[Problem, ...]) -> str:
+    """Problems in the reader's words, as one list ("紙づまり、トナー残りわずか")."""
+    return ctx.tr("maint.list_separator").join(ctx.tr(PROBLEM_LABELS[p]) for p in problems)
 
 
 def _notice(ctx: Ctx, mv: MaintenanceView) -> str:
@@ -246,7 +251,7 @@ def status(ctx: Ctx, mv: MaintenanceView) -> Screen:
         found = problems_of(d.device, d.code) or (d.problem,)
         if d.problem not in found:
             found = (d.problem, *found)
-        label = tr("maint.list_separator").join(tr(PROBLEM_LABELS[p]) for p in found)
+        label = problem_words(ctx, found)
         rows.append((name, label, tr(PROBLEM_FIXES[d.problem]), bad, d.code if bad else ""))
     for h in st.hoppers:
         problem = Problem.HOPPER_EMPTY if h.level == 0 else (
@@ -406,7 +411,7 @@ def incidents(ctx: Ctx, mv: MaintenanceView) -> Screen:
                             valign="middle"))
         if not item.payable:
             widgets.append(_code((690, y + 6, 310, 80), item.code, align="right"))
-        if item.payable:
+        else:
             widgets.append(Button(f"pay_{item.id}", (690, y + 6, 310, 80),
                                   tr("maint.incidents.pay", amount=ctx.yen(item.remaining)),
                                   ActionPressed(Action.PAY_INCIDENT, item.id),
@@ -455,11 +460,10 @@ def selftest(ctx: Ctx, mv: MaintenanceView) -> Screen:
                               size=ctx.fs(theme.BUTTON)))
         if device in results:
             ok, code = results[device]
-            found = problems_of(_SELFTEST_DEVICE[device], code) if not ok else ()
+            found = (problems_of(_SELFTEST_DEVICE[device], code) or (Problem.FAULT,)
+                     if not ok else ())
             text = tr("maint.selftest.ok") if ok else tr(
-                "maint.selftest.failed_because",
-                problem=tr("maint.list_separator").join(tr(PROBLEM_LABELS[p]) for p in found)
-                or tr(PROBLEM_LABELS[Problem.FAULT]))
+                "maint.selftest.failed_because", problem=problem_words(ctx, found))
             if code and not ok:
                 widgets.append(_code((460, y + 96, 544, 24), code))
         else:
